@@ -1,0 +1,76 @@
+"""The one exception tree of the relayer. The CLI is the only place that maps these to exit codes.
+
+Messages say what went wrong and what to do about it.
+"""
+
+
+class RelayerError(Exception):
+    """Root of every error the relayer raises on purpose."""
+
+    exit_code = 1
+
+
+class ConfigError(RelayerError):
+    """A configuration file, environment variable or flag is wrong (names the file and key)."""
+
+    exit_code = 2
+
+
+class ToolError(RelayerError):
+    """An external tool (anvil, solc, snarkjs) is missing or failed; run scripts/bootstrap."""
+
+    exit_code = 3
+
+
+class ChainError(RelayerError):
+    """An RPC endpoint failed, lied, or a chain is not in the expected state."""
+
+    exit_code = 4
+
+
+class ProverError(RelayerError):
+    """Proving failed: unsatisfied circuit, bad key, unusable backend."""
+
+    exit_code = 5
+
+
+class BackendUnavailable(ProverError):
+    """The requested prover backend cannot run on this machine (e.g. `gpu` without CUDA)."""
+
+
+class UnsatisfiedConstraint(ProverError):
+    """A witness does not satisfy a constraint; the message names the first failing one."""
+
+
+class VerificationError(ProverError):
+    """A proof did not verify."""
+
+
+class FormatError(RelayerError):
+    """A file in a binary or JSON format (r1cs, wtns, zkey, keys, proofs) is malformed."""
+
+    exit_code = 6
+
+
+class AttestationError(RelayerError):
+    """Building or signing an attestation failed (unregistered signer, double-sign attempt...)."""
+
+    exit_code = 7
+
+
+class RelayError(RelayerError):
+    """Submitting to a feed failed beyond retry."""
+
+    exit_code = 8
+
+
+class StorageError(RelayerError):
+    """The database is unreachable or inconsistent."""
+
+    exit_code = 9
+
+
+class HaltError(RelayerError):
+    """A broken invariant: stop loudly rather than sign or send something wrong."""
+
+    exit_code = 10

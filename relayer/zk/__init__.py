@@ -1,0 +1,1 @@
+"""Zero-knowledge core: BN254 arithmetic, R1CS circuits, Groth16, circom/snarkjs interop."""

@@ -1,0 +1,77 @@
+"""The one small interface every prover backend implements: the hot loops of Groth16.
+
+Data crosses this interface in the array conventions of `relayer.zk.field` (canonical, not
+Montgomery, little-endian uint64 limbs); each backend converts to its own internal form.
+Bases are *prepared* once (converted, uploaded to a device, precomputed) and the handle reused
+across proofs, so that a proving key is converted once per process, not once per proof.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any, ClassVar
+
+import numpy as np
+
+from relayer.zk.field import G1Point, G2Point
+
+
+class ProverBackend(ABC):
+    name: ClassVar[str]
+
+    @classmethod
+    def check_available(cls) -> None:
+        """Raise BackendUnavailable (with an install hint) if this backend cannot run here."""
+
+    def describe(self) -> str:
+        """One line on what runs (device name, cores...) for logs and benchmark JSON."""
+        return self.name
+
+    # --- multi-scalar multiplication -------------------------------------------------------
+    @abstractmethod
+    def prepare_g1(self, bases: np.ndarray) -> Any:
+        """Take (n, 2, 4) affine G1 bases; return an opaque handle for msm_g1."""
+
+    @abstractmethod
+    def prepare_g2(self, bases: np.ndarray) -> Any:
+        """Take (n, 2, 2, 4) affine G2 bases; return an opaque handle for msm_g2."""
+
+    @abstractmethod
+    def msm_g1(self, bases: Any, scalars: np.ndarray) -> G1Point:
+        """sum_i scalars[i] * bases[i]; scalars (n, 4) are any 256-bit values, reduced mod r.
+        `len(scalars)` may be smaller than the prepared bases: the first len(scalars) are used."""
+
+    @abstractmethod
+    def msm_g2(self, bases: Any, scalars: np.ndarray) -> G2Point:
+        """As msm_g1, over G2."""
+
+    # --- NTT over Fr ------------------------------------------------------------------------
+    @abstractmethod
+    def ntt(self, values: np.ndarray, inverse: bool = False, coset: bool = False) -> np.ndarray:
+        """Radix-2 NTT of an (n, 4) Fr vector, n a power of two, natural order in and out.
+
+        Forward: out[j] = sum_i v[i] * (g * w^j)^i where w = primitive n-th root of unity
+        (derived from FR_ROOT_OF_UNITY_2_28) and g = FR_GENERATOR if coset else 1.
+        Inverse undoes the forward transform with the same `coset` flag exactly.
+        """
+
+    @abstractmethod
+    def batch_inverse(self, values: np.ndarray) -> np.ndarray:
+        """Elementwise inverse mod r of an (n, 4) Fr vector (zero maps to zero)."""
+
+    def compute_h(self, a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
+        """Coefficients of h(x) = (A(x)B(x) - C(x)) / (x^n - 1), n = len(a) a power of two.
+
+        a, b, c are evaluations over the domain {w^i}. Returns n coefficients (the top one is 0).
+        Backends override this with a fused device/compiled version; this generic one uses ntt().
+        """
+        from relayer.zk.field import FR_GENERATOR, R, ints_to_limbs, limbs_to_ints
+
+        n = a.shape[0]
+        ca = self.ntt(self.ntt(a, inverse=True), coset=True)
+        cb = self.ntt(self.ntt(b, inverse=True), coset=True)
+        cc = self.ntt(self.ntt(c, inverse=True), coset=True)
+        z_inv = pow((pow(FR_GENERATOR, n, R) - 1) % R, R - 2, R)
+        va, vb, vc = limbs_to_ints(ca), limbs_to_ints(cb), limbs_to_ints(cc)
+        vh = [((x * y - z) * z_inv) % R for x, y, z in zip(va, vb, vc)]
+        return self.ntt(ints_to_limbs(vh), inverse=True, coset=True)

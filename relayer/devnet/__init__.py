@@ -1,0 +1,1 @@
+"""Local multi-chain devnets on real anvil processes."""

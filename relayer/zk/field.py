@@ -75,3 +75,11 @@ def array_to_g2(arr: np.ndarray) -> list[G2Point]:
         else:
             out.append(((v[i], v[i + 1]), (v[i + 2], v[i + 3])))
     return out
+
+
+def fr_root_of_unity(n: int) -> int:
+    """Primitive n-th root of unity in Fr, n a power of two ≤ 2^28 (same roots as snarkjs/ffjavascript)."""
+    k = n.bit_length() - 1
+    if n <= 0 or (1 << k) != n or k > FR_TWO_ADICITY:
+        raise ValueError(f"domain size {n} is not a power of two ≤ 2^{FR_TWO_ADICITY}")
+    return pow(FR_ROOT_OF_UNITY_2_28, 1 << (FR_TWO_ADICITY - k), R)

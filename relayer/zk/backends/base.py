@@ -51,8 +51,10 @@ class ProverBackend(ABC):
         """Radix-2 NTT of an (n, 4) Fr vector, n a power of two, natural order in and out.
 
         Forward: out[j] = sum_i v[i] * (g * w^j)^i where w = primitive n-th root of unity
-        (derived from FR_ROOT_OF_UNITY_2_28) and g = FR_GENERATOR if coset else 1.
-        Inverse undoes the forward transform with the same `coset` flag exactly.
+        (w = FR_ROOT_OF_UNITY_2_28^(2^(28 - log2 n))) and g = 1, or, if coset, g = the primitive
+        2n-th root of unity (so the coset points are the odd powers of w_2n: snarkjs's convention,
+        which lets our prover use snarkjs .zkey files unchanged). Inverse undoes the forward
+        transform with the same `coset` flag exactly.
         """
 
     @abstractmethod
@@ -60,18 +62,18 @@ class ProverBackend(ABC):
         """Elementwise inverse mod r of an (n, 4) Fr vector (zero maps to zero)."""
 
     def compute_h(self, a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
-        """Coefficients of h(x) = (A(x)B(x) - C(x)) / (x^n - 1), n = len(a) a power of two.
+        """Evaluations d_j = A(x_j)·B(x_j) − C(x_j) at the odd points x_j = w_2n · w_n^j.
 
-        a, b, c are evaluations over the domain {w^i}. Returns n coefficients (the top one is 0).
-        Backends override this with a fused device/compiled version; this generic one uses ntt().
+        a, b, c are evaluations of the QAP polynomials over the domain {w_n^i} (n = len(a), a
+        power of two). Since Z(x) = x^n − 1 equals −2 at every x_j, h(x_j) = −d_j/2; the
+        proving key's H query absorbs that constant and the Lagrange basis over the coset
+        (snarkjs zkey section 9 layout), so the prover takes sum_j d_j · H_j as one MSM.
+        Backends override this with a fused version; this generic one uses ntt().
         """
-        from relayer.zk.field import FR_GENERATOR, R, ints_to_limbs, limbs_to_ints
+        from relayer.zk.field import R, ints_to_limbs, limbs_to_ints
 
-        n = a.shape[0]
         ca = self.ntt(self.ntt(a, inverse=True), coset=True)
         cb = self.ntt(self.ntt(b, inverse=True), coset=True)
         cc = self.ntt(self.ntt(c, inverse=True), coset=True)
-        z_inv = pow((pow(FR_GENERATOR, n, R) - 1) % R, R - 2, R)
         va, vb, vc = limbs_to_ints(ca), limbs_to_ints(cb), limbs_to_ints(cc)
-        vh = [((x * y - z) * z_inv) % R for x, y, z in zip(va, vb, vc)]
-        return self.ntt(ints_to_limbs(vh), inverse=True, coset=True)
+        return ints_to_limbs([(x * y - z) % R for x, y, z in zip(va, vb, vc)])

@@ -45,6 +45,16 @@ class ProverBackend(ABC):
     def msm_g2(self, bases: Any, scalars: np.ndarray) -> G2Point:
         """As msm_g1, over G2."""
 
+    # --- fixed-base batch multiplication (setup: powers of tau, key queries) -----------------
+    @abstractmethod
+    def fixed_base_mul_g1(self, base: G1Point, scalars: np.ndarray) -> np.ndarray:
+        """[scalars[i]] * base for every i, as an (n, 2, 4) affine array (infinity = zeros).
+        Scalars (n, 4) are any 256-bit values, reduced mod r."""
+
+    @abstractmethod
+    def fixed_base_mul_g2(self, base: G2Point, scalars: np.ndarray) -> np.ndarray:
+        """As fixed_base_mul_g1, over G2: an (n, 2, 2, 4) affine array."""
+
     # --- NTT over Fr ------------------------------------------------------------------------
     @abstractmethod
     def ntt(self, values: np.ndarray, inverse: bool = False, coset: bool = False) -> np.ndarray:

@@ -1,0 +1,66 @@
+"""Poseidon hash gadget, circomlib BN254 parameters; its output equals relayer.zk.poseidon.poseidon.
+
+Same permutation as the native function (see there). The S-box x^5 costs 3 constraints
+(x2 = s*s, x4 = x2*x2, x5 = x4*s); round constants and the MDS mix are linear and free. In partial
+rounds the untouched state words accumulate ever longer linear combinations; they are materialized
+into signals (one constraint each) once longer than `max_terms`, to keep the R1CS sparse.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from relayer.zk.circuit import ONE_ID, Circuit, CircuitError, LinearCombination, Operand, Signal, as_lc
+from relayer.zk.field import R
+from relayer.zk.poseidon import MAX_INPUTS, params
+
+
+def _mix(row: Sequence[int], state: Sequence[LinearCombination], const: Sequence[int] | None = None) -> LinearCombination:
+    """sum_j row[j] * state[j] in one pass (much faster than chained LC additions)."""
+    acc: dict[int, int] = {}
+    for mij, s in zip(row, state):
+        for k, v in s.terms.items():
+            acc[k] = acc.get(k, 0) + mij * v
+    return LinearCombination({k: v % R for k, v in acc.items() if v % R})
+
+
+def _add_const(s: LinearCombination, k: int) -> LinearCombination:
+    t = dict(s.terms)
+    v = (t.get(ONE_ID, 0) + k) % R
+    if v:
+        t[ONE_ID] = v
+    else:
+        t.pop(ONE_ID, None)
+    return LinearCombination(t)
+
+
+def poseidon_hash(c: Circuit, inputs: Sequence[Operand], name: str | None = None,
+                  max_terms: int | None = None) -> Signal:
+    """Poseidon(inputs) for 1..16 inputs as a signal."""
+    n = len(inputs)
+    if not 1 <= n <= MAX_INPUTS:
+        raise CircuitError(f"Poseidon takes 1..{MAX_INPUTS} inputs, got {n}")
+    p = params(n + 1)
+    t = p.t
+    limit = max_terms if max_terms is not None else 3 * t + 4
+    half_f = p.n_rounds_f // 2
+    with c.scope(name or "poseidon"):
+        state: list[LinearCombination] = [LinearCombination(), *(as_lc(x) for x in inputs)]
+        for r in range(p.n_rounds_f + p.n_rounds_p):
+            state = [_add_const(s, p.c[r * t + i]) for i, s in enumerate(state)]
+            full = r < half_f or r >= half_f + p.n_rounds_p
+            for i in range(t if full else 1):
+                state[i] = _sbox(c, state[i], f"r{r}.s{i}")
+            state = [_mix(row, state) for row in p.m]
+            if not full:
+                for i in range(1, t):
+                    if len(state[i].terms) > limit:
+                        state[i] = c.materialize(state[i], name=f"r{r}.m{i}")
+        out = c.materialize(state[0], name="out") if not isinstance(state[0], Signal) else state[0]
+    return out
+
+
+def _sbox(c: Circuit, s: LinearCombination, name: str) -> Signal:
+    x2 = c.mul(s, s, name=f"{name}.x2")
+    x4 = c.mul(x2, x2, name=f"{name}.x4")
+    return c.mul(x4, s, name=f"{name}.x5")

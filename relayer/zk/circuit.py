@@ -127,7 +127,7 @@ Evaluator = Callable[[Operand], int]
 Hint = Callable[[Evaluator], int]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Constraint:
     a: dict[int, int]
     b: dict[int, int]
@@ -220,7 +220,8 @@ class Circuit:
             # a constraint without signals is either always true or a circuit that can never be satisfied
             if (la.constant_value() * lb.constant_value() - lc.constant_value()) % R:
                 raise CircuitError(f"constraint {cname!r} is constant and false")
-        self._constraints.append(_Constraint(dict(la.terms), dict(lb.terms), dict(lc.terms), cname))
+        # linear combinations are never mutated after creation, so their term dicts are shared, not copied
+        self._constraints.append(_Constraint(la.terms, lb.terms, lc.terms, cname))
         self._compiled = None
 
     def mul(self, a: Operand, b: Operand, name: str | None = None) -> Signal:

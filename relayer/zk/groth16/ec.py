@@ -1,0 +1,283 @@
+"""Plain-int BN254 point arithmetic for the Groth16 phases (setup updates, prover glue, key checks).
+
+Jacobian coordinates over Fq (G1) and Fq2 = Fq[u]/(u^2+1) (G2), affine I/O in the conventions of
+`relayer.zk.field` (None = infinity). Formulas: dbl-2009-l and add-2007-bl for a = 0 curves
+(hyperelliptic.org EFD). Hot loops (MSM, NTT) live in the backends, not here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from relayer.zk.field import Q, R, G1Point, G2Point
+
+Fq2 = tuple[int, int]
+
+G1_GEN: tuple[int, int] = (1, 2)
+# EIP-197 / py_ecc bn128 G2 generator, x = x0 + x1*u
+G2_GEN: tuple[Fq2, Fq2] = (
+    (
+        10857046999023057135944570762232829481370756359578518086990519993285655852781,
+        11559732032986387107991004021392285783925812861821192530917403151452391805634,
+    ),
+    (
+        8495653923123431417604973247489272438418190587263600148770280649306958101930,
+        4082367875863433681332203403145435568316851327593401208105741076214120093531,
+    ),
+)
+B1 = 3
+# b' = 3 / (9 + u) in Fq2 (the twist), from py_ecc bn128 `b2`
+B2: Fq2 = (
+    19485874751759354771024239261021720505790618469301721065564631296452457478373,
+    266929791119991161246907387137283842545076965332900288569378510910307636690,
+)
+
+
+# --- field ops: the same small protocol for Fq (ints) and Fq2 (pairs) ---------------------------
+class _Fq:
+    zero = 0
+    one = 1
+
+    @staticmethod
+    def add(a: int, b: int) -> int:
+        return (a + b) % Q
+
+    @staticmethod
+    def sub(a: int, b: int) -> int:
+        return (a - b) % Q
+
+    @staticmethod
+    def mul(a: int, b: int) -> int:
+        return a * b % Q
+
+    @staticmethod
+    def small(a: int, k: int) -> int:
+        return a * k % Q
+
+    @staticmethod
+    def inv(a: int) -> int:
+        return pow(a, -1, Q)
+
+    @staticmethod
+    def is_zero(a: int) -> bool:
+        return a % Q == 0
+
+
+class _Fq2:
+    zero = (0, 0)
+    one = (1, 0)
+
+    @staticmethod
+    def add(a: Fq2, b: Fq2) -> Fq2:
+        return ((a[0] + b[0]) % Q, (a[1] + b[1]) % Q)
+
+    @staticmethod
+    def sub(a: Fq2, b: Fq2) -> Fq2:
+        return ((a[0] - b[0]) % Q, (a[1] - b[1]) % Q)
+
+    @staticmethod
+    def mul(a: Fq2, b: Fq2) -> Fq2:
+        # (a0 + a1 u)(b0 + b1 u) with u^2 = -1
+        return ((a[0] * b[0] - a[1] * b[1]) % Q, (a[0] * b[1] + a[1] * b[0]) % Q)
+
+    @staticmethod
+    def small(a: Fq2, k: int) -> Fq2:
+        return (a[0] * k % Q, a[1] * k % Q)
+
+    @staticmethod
+    def inv(a: Fq2) -> Fq2:
+        d = pow((a[0] * a[0] + a[1] * a[1]) % Q, -1, Q)
+        return (a[0] * d % Q, (-a[1]) * d % Q)
+
+    @staticmethod
+    def is_zero(a: Fq2) -> bool:
+        return a[0] % Q == 0 and a[1] % Q == 0
+
+
+Jac = tuple[Any, Any, Any]
+
+
+class _Group:
+    """Short Weierstrass y^2 = x^3 + b over F, Jacobian (X, Y, Z) with x = X/Z^2, y = Y/Z^3."""
+
+    def __init__(self, f: Any, b: Any) -> None:
+        self.f = f
+        self.b = b
+        self.inf: Jac = (f.one, f.one, f.zero)
+
+    def from_affine(self, p: Any) -> Jac:
+        return self.inf if p is None else (p[0], p[1], self.f.one)
+
+    def to_affine(self, p: Jac) -> Any:
+        f = self.f
+        if f.is_zero(p[2]):
+            return None
+        zi = f.inv(p[2])
+        zi2 = f.mul(zi, zi)
+        return (f.mul(p[0], zi2), f.mul(p[1], f.mul(zi2, zi)))
+
+    def batch_to_affine(self, pts: Sequence[Jac]) -> list[Any]:
+        """Affine forms of many points with one inversion (Montgomery's trick)."""
+        f = self.f
+        zs = [p[2] for p in pts]
+        prefix = []
+        acc = f.one
+        for z in zs:
+            prefix.append(acc)
+            if not f.is_zero(z):
+                acc = f.mul(acc, z)
+        inv = f.inv(acc)
+        out: list[Any] = [None] * len(pts)
+        for i in range(len(pts) - 1, -1, -1):
+            z = zs[i]
+            if f.is_zero(z):
+                continue
+            zi = f.mul(inv, prefix[i])
+            inv = f.mul(inv, z)
+            zi2 = f.mul(zi, zi)
+            out[i] = (f.mul(pts[i][0], zi2), f.mul(pts[i][1], f.mul(zi2, zi)))
+        return out
+
+    def is_on_curve(self, p: Any) -> bool:
+        if p is None:
+            return True
+        f = self.f
+        x, y = p
+        return f.sub(f.mul(y, y), f.add(f.mul(f.mul(x, x), x), self.b)) == f.zero
+
+    def double(self, p: Jac) -> Jac:
+        f = self.f
+        X, Y, Z = p
+        if f.is_zero(Z) or f.is_zero(Y):
+            return self.inf
+        A = f.mul(X, X)
+        B = f.mul(Y, Y)
+        C = f.mul(B, B)
+        t = f.add(X, B)
+        D = f.small(f.sub(f.sub(f.mul(t, t), A), C), 2)
+        E = f.small(A, 3)
+        F = f.mul(E, E)
+        X3 = f.sub(F, f.small(D, 2))
+        Y3 = f.sub(f.mul(E, f.sub(D, X3)), f.small(C, 8))
+        Z3 = f.small(f.mul(Y, Z), 2)
+        return (X3, Y3, Z3)
+
+    def add(self, p: Jac, q: Jac) -> Jac:
+        f = self.f
+        if f.is_zero(p[2]):
+            return q
+        if f.is_zero(q[2]):
+            return p
+        X1, Y1, Z1 = p
+        X2, Y2, Z2 = q
+        Z1Z1 = f.mul(Z1, Z1)
+        Z2Z2 = f.mul(Z2, Z2)
+        U1 = f.mul(X1, Z2Z2)
+        U2 = f.mul(X2, Z1Z1)
+        S1 = f.mul(f.mul(Y1, Z2), Z2Z2)
+        S2 = f.mul(f.mul(Y2, Z1), Z1Z1)
+        if U1 == U2:
+            return self.double(p) if S1 == S2 else self.inf
+        H = f.sub(U2, U1)
+        I2 = f.small(H, 2)
+        I = f.mul(I2, I2)
+        J = f.mul(H, I)
+        rr = f.small(f.sub(S2, S1), 2)
+        V = f.mul(U1, I)
+        X3 = f.sub(f.sub(f.mul(rr, rr), J), f.small(V, 2))
+        Y3 = f.sub(f.mul(rr, f.sub(V, X3)), f.small(f.mul(S1, J), 2))
+        zs = f.add(Z1, Z2)
+        Z3 = f.mul(f.sub(f.sub(f.mul(zs, zs), Z1Z1), Z2Z2), H)
+        return (X3, Y3, Z3)
+
+    def neg(self, p: Jac) -> Jac:
+        return (p[0], self.f.sub(self.f.zero, p[1]), p[2])
+
+    def mul(self, p: Jac, k: int) -> Jac:
+        """k * p by left-to-right double-and-add; k taken as given (callers reduce mod r)."""
+        if k < 0:
+            return self.mul(self.neg(p), -k)
+        acc = self.inf
+        for bit in bin(k)[2:] if k else "":
+            acc = self.double(acc)
+            if bit == "1":
+                acc = self.add(acc, p)
+        return acc
+
+    def in_subgroup(self, p: Any) -> bool:
+        """r * p == infinity (needed for G2, whose curve has a cofactor)."""
+        if p is None:
+            return True
+        return self.f.is_zero(self.mul(self.from_affine(p), R)[2])
+
+
+G1 = _Group(_Fq, B1)
+G2 = _Group(_Fq2, B2)
+
+
+# --- affine conveniences ------------------------------------------------------------------------
+def g1_add(p: G1Point, q: G1Point) -> G1Point:
+    return G1.to_affine(G1.add(G1.from_affine(p), G1.from_affine(q)))
+
+
+def g2_add(p: G2Point, q: G2Point) -> G2Point:
+    return G2.to_affine(G2.add(G2.from_affine(p), G2.from_affine(q)))
+
+
+def g1_mul(p: G1Point, k: int) -> G1Point:
+    return G1.to_affine(G1.mul(G1.from_affine(p), k % R))
+
+
+def g2_mul(p: G2Point, k: int) -> G2Point:
+    return G2.to_affine(G2.mul(G2.from_affine(p), k % R))
+
+
+def g1_neg(p: G1Point) -> G1Point:
+    return None if p is None else (p[0], (-p[1]) % Q)
+
+
+def g1_lincomb(points: Sequence[G1Point], scalars: Sequence[int]) -> G1Point:
+    """Small sum of scalars[i] * points[i] (tens of terms; big ones go through a backend MSM)."""
+    acc = G1.inf
+    for p, k in zip(points, scalars):
+        k %= R
+        if k and p is not None:
+            acc = G1.add(acc, G1.mul(G1.from_affine(p), k))
+    return G1.to_affine(acc)
+
+
+def scale_all_g1(points: Sequence[G1Point], k: int) -> list[G1Point]:
+    """[k] * p for every p (one scalar, many bases: setup contributions)."""
+    k %= R
+    return G1.batch_to_affine([G1.mul(G1.from_affine(p), k) for p in points])
+
+
+def scale_all_g2(points: Sequence[G2Point], k: int) -> list[G2Point]:
+    k %= R
+    return G2.batch_to_affine([G2.mul(G2.from_affine(p), k) for p in points])
+
+
+def scale_each_g1(points: Sequence[G1Point], ks: Sequence[int]) -> list[G1Point]:
+    """[ks[i]] * points[i] (phase-1 updates: τ^i scales the i-th power)."""
+    return G1.batch_to_affine([G1.mul(G1.from_affine(p), k % R) for p, k in zip(points, ks)])
+
+
+def scale_each_g2(points: Sequence[G2Point], ks: Sequence[int]) -> list[G2Point]:
+    return G2.batch_to_affine([G2.mul(G2.from_affine(p), k % R) for p, k in zip(points, ks)])
+
+
+def g1_valid(p: G1Point) -> bool:
+    """Coordinates in range and on the curve (G1 has cofactor 1, so that implies the subgroup)."""
+    if p is None:
+        return True
+    return 0 <= p[0] < Q and 0 <= p[1] < Q and G1.is_on_curve(p)
+
+
+def g2_valid(p: G2Point) -> bool:
+    """Coordinates in range, on the twist, and in the order-r subgroup."""
+    if p is None:
+        return True
+    if not all(0 <= c < Q for c in (*p[0], *p[1])):
+        return False
+    return G2.is_on_curve(p) and G2.in_subgroup(p)

@@ -1,0 +1,346 @@
+"""Groth16 proving/verifying key objects and their files (sha256-checked on every load).
+
+Proving key file `proving_key.bin` (little-endian):
+    magic  b"RGPK" | version u32 = 1 | header_len u32 | header (UTF-8 JSON, see `_header`)
+    sections, in the order and with the byte lengths listed in header["sections"]:
+      coeffs   u32 count, then count × (u32 matrix, u32 row, u32 wire, 32-byte Fr canonical)
+      a, b1, c, h   G1 affine points, x then y, 32-byte canonical Fq each (infinity = zeros)
+      b2       G2 affine points, x.c0, x.c1, y.c0, y.c1 (infinity = zeros)
+    sha256 (32 bytes) of every byte before it.
+Verifying key file `verifying_key.json`: {"format", "version", "dev", "contributions", "vk"
+(snarkjs verification_key.json fields), "sha256"}, the hash over the canonical JSON
+(sorted keys, no spaces) of the object without "sha256".
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import struct
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from relayer.errors import FormatError
+from relayer.zk.field import Q, R, G1Point, G2Point, array_to_g1, array_to_g2, g1_to_array, g2_to_array
+from relayer.zk.groth16.ec import g1_valid, g2_valid
+from relayer.zk.groth16.qap import QAP, Coef
+from relayer.zk.groth16.types import VerifyingKey
+
+log = logging.getLogger(__name__)
+
+PK_MAGIC = b"RGPK"
+PK_VERSION = 1
+VK_FORMAT = "relayer-groth16-vk"
+PK_FILE = "proving_key.bin"
+VK_FILE = "verifying_key.json"
+SNARKJS_VK_FILE = "verification_key.json"
+DEV_WARNING = "development setup: not for production (one local contribution; whoever ran it could forge proofs)"
+
+
+@dataclass
+class ProvingKey:
+    """Everything the prover needs; query arrays follow snarkjs's zkey sections 5-9."""
+
+    vk: VerifyingKey
+    beta_g1: G1Point
+    delta_g1: G1Point
+    qap: QAP
+    a_query: np.ndarray  # (n_wires, 2, 4)        [u_i(τ)]G1
+    b1_query: np.ndarray  # (n_wires, 2, 4)       [v_i(τ)]G1
+    b2_query: np.ndarray  # (n_wires, 2, 2, 4)    [v_i(τ)]G2
+    c_query: np.ndarray  # (n_wires - n_public - 1, 2, 4)  [(βu_i + αv_i + w_i)(τ)/δ]G1, private wires
+    h_query: np.ndarray  # (domain_size, 2, 4)    [L^{2n}_{2j+1}(τ)/δ]G1
+    dev: bool = False
+    contributions: list[dict[str, Any]] = field(default_factory=list)
+    # backend name -> prepared base handles; built once per key per process (see prover.py)
+    prepared: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def n_public(self) -> int:
+        return self.qap.n_public
+
+    @property
+    def n_wires(self) -> int:
+        return self.qap.n_wires
+
+    @property
+    def transcript_hash(self) -> str:
+        return self.contributions[-1]["hash"] if self.contributions else ""
+
+    def check_shapes(self) -> None:
+        q = self.qap
+        want = {
+            "a": (self.a_query, (q.n_wires, 2, 4)),
+            "b1": (self.b1_query, (q.n_wires, 2, 4)),
+            "b2": (self.b2_query, (q.n_wires, 2, 2, 4)),
+            "c": (self.c_query, (q.n_wires - q.n_public - 1, 2, 4)),
+            "h": (self.h_query, (q.domain_size, 2, 4)),
+        }
+        for name, (arr, shape) in want.items():
+            if arr.shape != shape:
+                raise FormatError(f"proving key {name} query has shape {arr.shape}, expected {shape}")
+        if len(self.vk.ic) != q.n_public + 1:
+            raise FormatError(f"verifying key has {len(self.vk.ic)} IC points, expected {q.n_public + 1}")
+
+
+# --- JSON point encodings (decimal strings, snarkjs style) --------------------------------------
+def g1_json(p: G1Point) -> list[str]:
+    return ["0", "1", "0"] if p is None else [str(p[0]), str(p[1]), "1"]
+
+
+def g2_json(p: G2Point) -> list[list[str]]:
+    if p is None:
+        return [["0", "0"], ["1", "0"], ["0", "0"]]
+    return [[str(p[0][0]), str(p[0][1])], [str(p[1][0]), str(p[1][1])], ["1", "0"]]
+
+
+def _int(s: Any, what: str, bound: int) -> int:
+    try:
+        v = int(str(s), 10)
+    except (TypeError, ValueError) as exc:
+        raise FormatError(f"{what}: {s!r} is not a decimal integer") from exc
+    if not 0 <= v < bound:
+        raise FormatError(f"{what}: {v} is out of range [0, {bound})")
+    return v
+
+
+def g1_from_json(v: Any, what: str) -> G1Point:
+    if not isinstance(v, list) or len(v) not in (2, 3):
+        raise FormatError(f"{what}: a G1 point must be [x, y, z]")
+    x, y = _int(v[0], what, Q), _int(v[1], what, Q)
+    z = _int(v[2], what, Q) if len(v) == 3 else 1
+    if z == 0:
+        return None
+    if z != 1:
+        raise FormatError(f"{what}: only affine points (z = 1) are accepted")
+    p = (x, y)
+    if not g1_valid(p):
+        raise FormatError(f"{what}: point is not on the BN254 G1 curve")
+    return p
+
+
+def g2_from_json(v: Any, what: str) -> G2Point:
+    if not isinstance(v, list) or len(v) not in (2, 3) or not all(isinstance(c, list) and len(c) == 2 for c in v):
+        raise FormatError(f"{what}: a G2 point must be [[x0, x1], [y0, y1], [z0, z1]]")
+    x = (_int(v[0][0], what, Q), _int(v[0][1], what, Q))
+    y = (_int(v[1][0], what, Q), _int(v[1][1], what, Q))
+    z = (_int(v[2][0], what, Q), _int(v[2][1], what, Q)) if len(v) == 3 else (1, 0)
+    if z == (0, 0):
+        return None
+    if z != (1, 0):
+        raise FormatError(f"{what}: only affine points (z = 1) are accepted")
+    p = (x, y)
+    if not g2_valid(p):
+        raise FormatError(f"{what}: point is not in the BN254 G2 subgroup")
+    return p
+
+
+# --- verifying key file -------------------------------------------------------------------------
+def _canonical(obj: Any) -> bytes:
+    return json.dumps(obj, sort_keys=True, separators=(",", ":")).encode()
+
+
+def write_verifying_key(path: Path, vk: VerifyingKey, dev: bool, contributions: list[dict[str, Any]]) -> None:
+    from relayer.zk.formats.snarkjs_json import vk_to_json
+
+    body = {
+        "format": VK_FORMAT,
+        "version": 1,
+        "dev": dev,
+        "contributions": contributions,
+        "vk": vk_to_json(vk, with_alphabeta=False),
+    }
+    body["sha256"] = hashlib.sha256(_canonical(body)).hexdigest()
+    Path(path).write_text(json.dumps(body, indent=1) + "\n")
+
+
+def read_verifying_key(path: Path) -> tuple[VerifyingKey, bool, list[dict[str, Any]]]:
+    """(vk, dev, contributions); FormatError if the checksum or any point is wrong."""
+    from relayer.zk.formats.snarkjs_json import vk_from_json
+
+    try:
+        body = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as exc:
+        raise FormatError(f"{path}: cannot read verifying key JSON ({exc})") from exc
+    if not isinstance(body, dict) or body.get("format") != VK_FORMAT:
+        raise FormatError(f"{path}: not a {VK_FORMAT} file (for a snarkjs verification_key.json use --vkey)")
+    if body.get("version") != 1:
+        raise FormatError(f"{path}: unsupported version {body.get('version')!r}")
+    want = body.pop("sha256", None)
+    if want != hashlib.sha256(_canonical(body)).hexdigest():
+        raise FormatError(f"{path}: checksum mismatch: the verifying key file is corrupt or was edited")
+    vk = vk_from_json(body["vk"])
+    dev = bool(body["dev"])
+    if dev:
+        log.warning("%s: %s", path, DEV_WARNING)
+    return vk, dev, list(body["contributions"])
+
+
+# --- proving key file ---------------------------------------------------------------------------
+def _coeff_bytes(coeffs: tuple[Coef, ...]) -> bytes:
+    parts = [struct.pack("<I", len(coeffs))]
+    for mat, row, wire, v in coeffs:
+        parts.append(struct.pack("<III", mat, row, wire) + v.to_bytes(32, "little"))
+    return b"".join(parts)
+
+
+def _coeffs_from(buf: bytes, path: Path) -> tuple[Coef, ...]:
+    if len(buf) < 4:
+        raise FormatError(f"{path}: coefficient section truncated")
+    (count,) = struct.unpack_from("<I", buf, 0)
+    if len(buf) != 4 + 44 * count:
+        raise FormatError(f"{path}: coefficient section has {len(buf)} bytes, expected {4 + 44 * count}")
+    out = []
+    for i in range(count):
+        off = 4 + 44 * i
+        mat, row, wire = struct.unpack_from("<III", buf, off)
+        v = int.from_bytes(buf[off + 12 : off + 44], "little")
+        if mat > 2 or v >= R:
+            raise FormatError(f"{path}: coefficient {i} is malformed")
+        out.append((mat, row, wire, v))
+    return tuple(out)
+
+
+_SECTIONS = ("coeffs", "a", "b1", "b2", "c", "h")
+
+
+def write_proving_key(path: Path, pk: ProvingKey) -> None:
+    from relayer.zk.formats.snarkjs_json import vk_to_json
+
+    pk.check_shapes()
+    arrays = {
+        "a": pk.a_query,
+        "b1": pk.b1_query,
+        "b2": pk.b2_query,
+        "c": pk.c_query,
+        "h": pk.h_query,
+    }
+    blobs = {"coeffs": _coeff_bytes(pk.qap.coeffs)}
+    blobs.update({k: np.ascontiguousarray(v, dtype="<u8").tobytes() for k, v in arrays.items()})
+    q = pk.qap
+    header = {
+        "dev": pk.dev,
+        "contributions": pk.contributions,
+        "n_wires": q.n_wires,
+        "n_public": q.n_public,
+        "n_constraints": q.n_constraints,
+        "domain_size": q.domain_size,
+        "has_c": q.has_c,
+        "vk": vk_to_json(pk.vk, with_alphabeta=False),
+        "beta_g1": g1_json(pk.beta_g1),
+        "delta_g1": g1_json(pk.delta_g1),
+        "sections": [[name, len(blobs[name])] for name in _SECTIONS],
+    }
+    hb = json.dumps(header, sort_keys=True).encode()
+    body = PK_MAGIC + struct.pack("<II", PK_VERSION, len(hb)) + hb + b"".join(blobs[n] for n in _SECTIONS)
+    tmp = Path(str(path) + ".tmp")
+    tmp.write_bytes(body + hashlib.sha256(body).digest())
+    tmp.replace(path)  # never leave a half-written key behind
+
+
+def read_proving_key(path: Path) -> ProvingKey:
+    from relayer.zk.formats.snarkjs_json import vk_from_json
+
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise FormatError(f"{path}: cannot read proving key ({exc})") from exc
+    if len(data) < 44 or data[:4] != PK_MAGIC:
+        raise FormatError(f"{path}: not a relayer proving key (bad magic)")
+    body, digest = data[:-32], data[-32:]
+    if hashlib.sha256(body).digest() != digest:
+        raise FormatError(f"{path}: checksum mismatch: the proving key file is corrupt; re-run the setup or copy it again")
+    version, hlen = struct.unpack_from("<II", body, 4)
+    if version != PK_VERSION:
+        raise FormatError(f"{path}: unsupported proving key version {version}")
+    try:
+        header = json.loads(body[12 : 12 + hlen])
+    except ValueError as exc:
+        raise FormatError(f"{path}: header is not JSON") from exc
+    off = 12 + hlen
+    blobs: dict[str, bytes] = {}
+    for name, size in header["sections"]:
+        blobs[name] = body[off : off + size]
+        off += size
+    if off != len(body) or set(blobs) != set(_SECTIONS):
+        raise FormatError(f"{path}: section table does not match the file")
+    q = QAP(
+        n_wires=header["n_wires"],
+        n_public=header["n_public"],
+        n_constraints=header["n_constraints"],
+        domain_size=header["domain_size"],
+        coeffs=_coeffs_from(blobs["coeffs"], path),
+        has_c=header["has_c"],
+    )
+
+    def arr(name: str, tail: tuple[int, ...]) -> np.ndarray:
+        a = np.frombuffer(blobs[name], dtype="<u8").astype(np.uint64)
+        per = int(np.prod(tail))
+        if a.size % per:
+            raise FormatError(f"{path}: section {name} has a partial point")
+        return a.reshape((-1, *tail))
+
+    pk = ProvingKey(
+        vk=vk_from_json(header["vk"]),
+        beta_g1=g1_from_json(header["beta_g1"], "beta_g1"),
+        delta_g1=g1_from_json(header["delta_g1"], "delta_g1"),
+        qap=q,
+        a_query=arr("a", (2, 4)),
+        b1_query=arr("b1", (2, 4)),
+        b2_query=arr("b2", (2, 2, 4)),
+        c_query=arr("c", (2, 4)),
+        h_query=arr("h", (2, 4)),
+        dev=bool(header["dev"]),
+        contributions=list(header["contributions"]),
+    )
+    pk.check_shapes()
+    if pk.dev:
+        log.warning("%s: %s", path, DEV_WARNING)
+    return pk
+
+
+def save_keys(out_dir: Path, pk: ProvingKey) -> None:
+    """Write proving_key.bin, verifying_key.json (ours, checksummed) and snarkjs's verification_key.json."""
+    from relayer.zk.formats.snarkjs_json import write_vk_json
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    write_proving_key(out_dir / PK_FILE, pk)
+    write_verifying_key(out_dir / VK_FILE, pk.vk, pk.dev, pk.contributions)
+    write_vk_json(out_dir / SNARKJS_VK_FILE, pk.vk)
+
+
+def load_proving_key(key_dir: Path) -> ProvingKey:
+    return read_proving_key(Path(key_dir) / PK_FILE)
+
+
+def load_verifying_key(key_dir: Path) -> tuple[VerifyingKey, bool, list[dict[str, Any]]]:
+    return read_verifying_key(Path(key_dir) / VK_FILE)
+
+
+def points_g1(arr: np.ndarray) -> list[G1Point]:
+    return array_to_g1(arr)
+
+
+def points_g2(arr: np.ndarray) -> list[G2Point]:
+    return array_to_g2(arr)
+
+
+__all__ = [
+    "DEV_WARNING",
+    "ProvingKey",
+    "g1_to_array",
+    "g2_to_array",
+    "load_proving_key",
+    "load_verifying_key",
+    "read_proving_key",
+    "read_verifying_key",
+    "save_keys",
+    "write_proving_key",
+    "write_verifying_key",
+]

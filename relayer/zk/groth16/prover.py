@@ -1,0 +1,144 @@
+"""Groth16 prover: witness check, QAP evaluation, h via the backend, five MSMs, blinding, self-check.
+
+With r, s uniform from the OS CSPRNG (snarkjs `groth16_prove.js` has the same algebra):
+    A = α + Σ w_i A_i + rδ              B = β + Σ w_i B_i + sδ   (in G2, and in G1 as B1)
+    C = Σ_{private} w_i C_i + Σ_j d_j H_j + s·A + r·B1 − rs·δ
+where d_j = A(x_j)B(x_j) − C(x_j) at the odd points of the 2n-domain (backend.compute_h).
+Every proof is verified locally before it is returned; a proof that fails is never handed out.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from relayer.errors import ProverError, UnsatisfiedConstraint, VerificationError
+from relayer.zk.backends.base import ProverBackend
+from relayer.zk.field import R, ints_to_limbs
+from relayer.zk.groth16 import qap as qapmod
+from relayer.zk.groth16.ec import G1, G2, g1_mul, g1_neg
+from relayer.zk.groth16.keys import DEV_WARNING, ProvingKey
+from relayer.zk.groth16.types import Proof
+from relayer.zk.groth16.verifier import verify
+from relayer.zk.r1cs import R1CS
+
+log = logging.getLogger(__name__)
+
+
+def prepared_bases(pk: ProvingKey, backend: ProverBackend) -> dict[str, Any]:
+    """The key's bases prepared for this backend, built on first use and cached on the key."""
+    cached = pk.prepared.get(backend.name)
+    if cached is None:
+        cached = {
+            "a": backend.prepare_g1(pk.a_query),
+            "b1": backend.prepare_g1(pk.b1_query),
+            "b2": backend.prepare_g2(pk.b2_query),
+            "c": backend.prepare_g1(pk.c_query),
+            "h": backend.prepare_g1(pk.h_query),
+        }
+        pk.prepared[backend.name] = cached
+    return cached
+
+
+def check_witness(pk: ProvingKey, witness: Sequence[int], r1cs: R1CS | None = None) -> None:
+    """Raise UnsatisfiedConstraint naming the first violated constraint (before any proving work)."""
+    q = pk.qap
+    if len(witness) != q.n_wires:
+        raise UnsatisfiedConstraint(f"witness has {len(witness)} values, the key expects {q.n_wires} wires")
+    for i, x in enumerate(witness):
+        if not isinstance(x, int) or not 0 <= x < R:
+            raise UnsatisfiedConstraint(f"witness value {i} is not an integer in [0, r)")
+    if witness[0] != 1:
+        raise UnsatisfiedConstraint("witness[0] (the constant wire) must be 1")
+    if r1cs is not None:
+        if (r1cs.n_wires, r1cs.n_public, r1cs.n_constraints) != (q.n_wires, q.n_public, q.n_constraints):
+            raise ProverError("the R1CS given does not match the proving key (wires/public/constraints differ)")
+        r1cs.check(witness)
+        return
+    if not q.has_c:
+        # a snarkjs .zkey carries no C matrix: the local verification after proving still
+        # rejects an unsatisfying witness, only without naming the constraint
+        log.info("proving key has no C coefficients; witness checked by verifying the proof")
+        return
+    rows: list[list[int]] = [[0] * q.n_rows for _ in range(3)]
+    for mat, row, wire, v in q.coeffs:
+        rows[mat][row] += v * witness[wire]
+    for i in range(q.n_constraints):
+        a, b, c = rows[0][i] % R, rows[1][i] % R, rows[2][i] % R
+        if (a * b - c) % R:
+            raise UnsatisfiedConstraint(f"constraint #{i} is not satisfied: A*B = {a * b % R}, C = {c}")
+
+
+def prove(
+    pk: ProvingKey,
+    witness: Sequence[int],
+    backend: ProverBackend,
+    *,
+    r1cs: R1CS | None = None,
+    timings: dict[str, float] | None = None,
+) -> tuple[Proof, list[int]]:
+    """Prove for a full witness (circom wire order); returns (proof, public signals).
+
+    `timings`, if given, is filled with seconds per stage (check, qap, h, msm_*, blind, verify).
+    """
+    if pk.dev:
+        log.warning("%s", DEV_WARNING)
+    t: dict[str, float] = timings if timings is not None else {}
+    witness = [int(x) for x in witness]
+    t0 = time.perf_counter()
+
+    def stage(name: str) -> None:
+        nonlocal t0
+        now = time.perf_counter()
+        t[name] = t.get(name, 0.0) + now - t0
+        t0 = now
+
+    check_witness(pk, witness, r1cs)
+    stage("check")
+    q = pk.qap
+    a, b, c = qapmod.evaluate(q, witness)
+    stage("qap")
+    n = q.domain_size
+    d = backend.compute_h(ints_to_limbs(a, n), ints_to_limbs(b, n), ints_to_limbs(c, n))
+    stage("h")
+    bases = prepared_bases(pk, backend)
+    stage("prepare")
+    w = ints_to_limbs(witness)
+    pi_a = backend.msm_g1(bases["a"], w)
+    stage("msm_a")
+    pi_b1 = backend.msm_g1(bases["b1"], w)
+    stage("msm_b1")
+    pi_b = backend.msm_g2(bases["b2"], w)
+    stage("msm_b2")
+    pi_c = backend.msm_g1(bases["c"], w[q.n_public + 1 :]) if q.n_wires > q.n_public + 1 else None
+    stage("msm_c")
+    h = backend.msm_g1(bases["h"], d)
+    stage("msm_h")
+
+    # zero-knowledge blinding from the OS CSPRNG; r, s never leave this function
+    r = secrets.randbelow(R)
+    s = secrets.randbelow(R)
+    vk = pk.vk
+    A = G1.add(G1.add(G1.from_affine(pi_a), G1.from_affine(vk.alpha_g1)), G1.mul(G1.from_affine(pk.delta_g1), r))
+    B = G2.add(G2.add(G2.from_affine(pi_b), G2.from_affine(vk.beta_g2)), G2.mul(G2.from_affine(vk.delta_g2), s))
+    B1 = G1.add(G1.add(G1.from_affine(pi_b1), G1.from_affine(pk.beta_g1)), G1.mul(G1.from_affine(pk.delta_g1), s))
+    A_aff = G1.to_affine(A)
+    C = G1.add(G1.from_affine(pi_c), G1.from_affine(h))
+    C = G1.add(C, G1.mul(A, s))
+    C = G1.add(C, G1.mul(B1, r))
+    C = G1.add(C, G1.from_affine(g1_neg(g1_mul(pk.delta_g1, r * s % R))))
+    proof = Proof(a=A_aff, b=G2.to_affine(B), c=G1.to_affine(C))
+    public = witness[1 : 1 + q.n_public]
+    stage("blind")
+
+    if not verify(vk, public, proof):
+        raise VerificationError(
+            "the proof just made does not verify: the witness does not satisfy the circuit, the proving key does "
+            f"not match its verifying key, or backend {backend.name!r} computed wrongly"
+        )
+    stage("verify")
+    log.info("proved with %s: %s", backend.name, ", ".join(f"{k} {v:.3f}s" for k, v in t.items()))
+    return proof, public

@@ -1,0 +1,447 @@
+"""Groth16 setup: `dev_setup` (one local contribution, says so), and the two-phase ceremony.
+
+Phase 1 (powers of tau, circuit independent): [τ^i]G1 (i < 2n), [τ^i]G2, [ατ^i]G1, [βτ^i]G1 (i < n),
+[β]G2. Each contribution multiplies τ, α, β by fresh randomness. Phase 2 (per circuit): the
+Lagrange-basis queries of the QAP (zkey sections 3, 5–9 of snarkjs) with δ = 1, then contributions
+that multiply δ by fresh randomness and divide the C and H queries by it. γ is the G2 generator, as
+in snarkjs. Every contribution appends {phase, name, hash} to a transcript whose hashes chain:
+    hash_k = sha256(hash_{k−1} ‖ phase ‖ name ‖ sha256(all key material after the contribution)).
+Randomness comes from os.urandom (optionally mixed with user entropy) and is discarded in memory;
+toxic waste is never written anywhere.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import struct
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from relayer.errors import FormatError, ProverError
+from relayer.zk.backends.base import ProverBackend
+from relayer.zk.field import R, G1Point, G2Point, array_to_g1, fr_root_of_unity, g1_to_array, g2_to_array, ints_to_limbs
+from relayer.zk.groth16 import qap as qapmod
+from relayer.zk.groth16.ec import (
+    G1,
+    G1_GEN,
+    G2,
+    G2_GEN,
+    scale_all_g1,
+    scale_all_g2,
+    scale_each_g1,
+    scale_each_g2,
+)
+from relayer.zk.groth16.keys import DEV_WARNING, ProvingKey, g1_json, g2_json
+from relayer.zk.groth16.types import VerifyingKey
+from relayer.zk.r1cs import R1CS
+
+log = logging.getLogger(__name__)
+
+
+# --- randomness and transcript ------------------------------------------------------------------
+def fresh_scalar(entropy: bytes = b"", label: bytes = b"") -> int:
+    """A uniform non-zero Fr element from os.urandom, with optional user entropy mixed in (never instead)."""
+    while True:
+        h = hashlib.sha512(os.urandom(64) + hashlib.sha256(entropy).digest() + label).digest()
+        v = int.from_bytes(h, "big") % R  # 512 → 254 bits: bias < 2^-250
+        if v:
+            return v
+
+
+def _chain(prev: str, phase: str, name: str, material: bytes) -> str:
+    h = hashlib.sha256()
+    h.update(bytes.fromhex(prev) if prev else b"\0" * 32)
+    h.update(phase.encode() + b"\0" + name.encode() + b"\0")
+    h.update(hashlib.sha256(material).digest())
+    return h.hexdigest()
+
+
+def key_material(pk: ProvingKey) -> bytes:
+    """The bytes a phase-2 transcript hash commits to: verifying key, δ, every query, the QAP."""
+    from relayer.zk.formats.snarkjs_json import vk_to_json
+    from relayer.zk.groth16.keys import _coeff_bytes
+
+    head = json.dumps(
+        {"vk": vk_to_json(pk.vk, with_alphabeta=False), "beta_g1": g1_json(pk.beta_g1), "delta_g1": g1_json(pk.delta_g1)},
+        sort_keys=True,
+    ).encode()
+    arrays = (pk.a_query, pk.b1_query, pk.b2_query, pk.c_query, pk.h_query)
+    return head + _coeff_bytes(pk.qap.coeffs) + b"".join(np.ascontiguousarray(a, dtype="<u8").tobytes() for a in arrays)
+
+
+# --- development setup --------------------------------------------------------------------------
+def _get_backend(backend: ProverBackend | str) -> ProverBackend:
+    if isinstance(backend, str):
+        from relayer.zk.backends import get_backend
+
+        return get_backend(backend)
+    return backend
+
+
+def _keys_from_scalars(
+    r1cs_qap: qapmod.QAP,
+    tau: int,
+    alpha: int,
+    beta: int,
+    delta: int,
+    backend: ProverBackend,
+) -> tuple[VerifyingKey, G1Point, G1Point, dict[str, np.ndarray]]:
+    """All key points as [scalar]G via the backend's fixed-base batch multiplication."""
+    q = r1cs_qap
+    n = q.domain_size
+    lag = qapmod.lagrange_at(tau, n)
+    u, v, w = qapmod.wire_polys_at(q, lag)
+    hl = qapmod.h_lagrange_at(tau, n)
+    dinv = pow(delta, -1, R)
+    npub = q.n_public
+    lc = [(beta * u[i] + alpha * v[i] + w[i]) % R for i in range(q.n_wires)]
+    ic = lc[: npub + 1]  # γ = 1
+    cq = [x * dinv % R for x in lc[npub + 1 :]]
+    hq = [x * dinv % R for x in hl]
+    g1_scalars = [*u, *v, *cq, *hq, *ic, alpha, beta, delta]
+    g1 = backend.fixed_base_mul_g1(G1_GEN, ints_to_limbs(g1_scalars))
+    g2 = backend.fixed_base_mul_g2(G2_GEN, ints_to_limbs([*v, beta, delta]))
+    m = q.n_wires
+    off = 0
+
+    def take(k: int) -> np.ndarray:
+        nonlocal off
+        part = g1[off : off + k]
+        off += k
+        return np.ascontiguousarray(part)
+
+    arrays = {"a": take(m), "b1": take(m), "c": take(len(cq)), "h": take(n)}
+    ic_pts = array_to_g1(take(npub + 1))
+    alpha_g1, beta_g1, delta_g1 = array_to_g1(take(3))
+    from relayer.zk.field import array_to_g2
+
+    arrays["b2"] = np.ascontiguousarray(g2[:m])
+    beta_g2, delta_g2 = array_to_g2(g2[m:])
+    vk = VerifyingKey(alpha_g1=alpha_g1, beta_g2=beta_g2, gamma_g2=G2_GEN, delta_g2=delta_g2, ic=tuple(ic_pts))
+    return vk, beta_g1, delta_g1, arrays
+
+
+def dev_setup(r1cs: R1CS, backend: ProverBackend | str = "cpu") -> ProvingKey:
+    """DEVELOPMENT setup: one local contribution; the key is labeled dev and warns wherever used.
+
+    Whoever ran it could have kept τ, α, β, δ and forge proofs; use the ceremony
+    (`phase1_*`, `phase2_*`, `relayer setup contribute`) for anything real.
+    """
+    log.warning("dev_setup: %s", DEV_WARNING)
+    be = _get_backend(backend)
+    q = qapmod.from_r1cs(r1cs)
+    t0 = time.perf_counter()
+    # toxic waste: local variables only, dropped when this function returns
+    tau, alpha, beta, delta = (fresh_scalar(label=x) for x in (b"tau", b"alpha", b"beta", b"delta"))
+    vk, beta_g1, delta_g1, arrays = _keys_from_scalars(q, tau, alpha, beta, delta, be)
+    del tau, alpha, beta, delta
+    pk = ProvingKey(
+        vk=vk,
+        beta_g1=beta_g1,
+        delta_g1=delta_g1,
+        qap=q,
+        a_query=arrays["a"],
+        b1_query=arrays["b1"],
+        b2_query=arrays["b2"],
+        c_query=arrays["c"],
+        h_query=arrays["h"],
+        dev=True,
+    )
+    pk.contributions.append({"phase": "dev", "name": "dev_setup (os.urandom, one party)", "hash": _chain("", "dev", "dev_setup", key_material(pk))})
+    log.info("dev_setup: %d constraints, domain %d, %.2fs on %s", q.n_constraints, q.domain_size, time.perf_counter() - t0, be.name)
+    return pk
+
+
+# --- phase 1: powers of tau ---------------------------------------------------------------------
+PTAU_MAGIC = b"RGP1"
+
+
+@dataclass
+class PowersOfTau:
+    """Phase-1 parameters for circuits with domain size up to n = 2^power."""
+
+    power: int
+    tau_g1: list[G1Point]  # 2n
+    tau_g2: list[G2Point]  # n
+    alpha_tau_g1: list[G1Point]  # n
+    beta_tau_g1: list[G1Point]  # n
+    beta_g2: G2Point
+    contributions: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def n(self) -> int:
+        return 1 << self.power
+
+    @property
+    def transcript_hash(self) -> str:
+        return self.contributions[-1]["hash"] if self.contributions else ""
+
+    def material(self) -> bytes:
+        return b"".join(
+            [
+                g1_to_array(self.tau_g1).tobytes(),
+                g2_to_array(self.tau_g2).tobytes(),
+                g1_to_array(self.alpha_tau_g1).tobytes(),
+                g1_to_array(self.beta_tau_g1).tobytes(),
+                g2_to_array([self.beta_g2]).tobytes(),
+            ]
+        )
+
+
+def phase1_new(power: int) -> PowersOfTau:
+    """The starting point of a ceremony: τ = α = β = 1 (every power is a generator)."""
+    if not 1 <= power <= 27:
+        raise ProverError(f"powers of tau: power {power} must be in 1..27")
+    n = 1 << power
+    p = PowersOfTau(power, [G1_GEN] * (2 * n), [G2_GEN] * n, [G1_GEN] * n, [G1_GEN] * n, G2_GEN)
+    p.contributions.append({"phase": "1", "name": "initial (tau = alpha = beta = 1)", "hash": _chain("", "1", "initial", p.material())})
+    return p
+
+
+def phase1_contribute(ptau: PowersOfTau, name: str = "", entropy: bytes = b"") -> PowersOfTau:
+    """Multiply τ, α, β by fresh secrets t, a, b: [τ^i] ← t^i[τ^i], [ατ^i] ← a·t^i[ατ^i], ..."""
+    t = fresh_scalar(entropy, b"tau")
+    a = fresh_scalar(entropy, b"alpha")
+    b = fresh_scalar(entropy, b"beta")
+    n = ptau.n
+    pw = [1] * (2 * n)
+    for i in range(1, 2 * n):
+        pw[i] = pw[i - 1] * t % R
+    new = PowersOfTau(
+        power=ptau.power,
+        tau_g1=scale_each_g1(ptau.tau_g1, pw),
+        tau_g2=scale_each_g2(ptau.tau_g2, pw[:n]),
+        alpha_tau_g1=scale_each_g1(ptau.alpha_tau_g1, [a * x % R for x in pw[:n]]),
+        beta_tau_g1=scale_each_g1(ptau.beta_tau_g1, [b * x % R for x in pw[:n]]),
+        beta_g2=scale_all_g2([ptau.beta_g2], b)[0],
+        contributions=list(ptau.contributions),
+    )
+    del t, a, b, pw
+    name = name or f"contribution {len(ptau.contributions)}"
+    new.contributions.append({"phase": "1", "name": name, "hash": _chain(ptau.transcript_hash, "1", name, new.material())})
+    return new
+
+
+def phase1_verify(ptau: PowersOfTau) -> None:
+    """Check the powers are consistent: e([τ^{i+1}]G1, G2) = e([τ^i]G1, [τ]G2) on a random combination,
+    and the same for G2, α and β (one multi-pairing each). Raises ProverError on failure."""
+    from relayer.zk.groth16.verifier import _pairing_product_is_one
+    from relayer.zk.groth16.ec import g1_lincomb, g1_neg
+
+    def rand_comb(points: Sequence[G1Point], rs: Sequence[int]) -> G1Point:
+        return g1_lincomb(points, rs)
+
+    n = ptau.n
+    rs = [fresh_scalar(label=b"check") for _ in range(2 * n - 1)]
+    tau1_g2 = ptau.tau_g2[1]
+    lo = rand_comb(ptau.tau_g1[:-1], rs)
+    hi = rand_comb(ptau.tau_g1[1:], rs)
+    if not _pairing_product_is_one([(hi, G2_GEN), (g1_neg(lo), tau1_g2)]):
+        raise ProverError("powers of tau: the G1 powers are not consecutive powers of one τ")
+    # G2 powers: e(τG1, [τ^i]G2) = e(G1, [τ^{i+1}]G2) folded with random weights
+    acc_lo = G2.inf
+    acc_hi = G2.inf
+    for i in range(n - 1):
+        acc_lo = G2.add(acc_lo, G2.mul(G2.from_affine(ptau.tau_g2[i]), rs[i]))
+        acc_hi = G2.add(acc_hi, G2.mul(G2.from_affine(ptau.tau_g2[i + 1]), rs[i]))
+    if not _pairing_product_is_one([(ptau.tau_g1[1], G2.to_affine(acc_lo)), (g1_neg(G1_GEN), G2.to_affine(acc_hi))]):
+        raise ProverError("powers of tau: the G2 powers do not match the G1 powers")
+    for name, pts in (("alpha", ptau.alpha_tau_g1), ("beta", ptau.beta_tau_g1)):
+        lo = rand_comb(pts[:-1], rs[: n - 1])
+        hi = rand_comb(pts[1:], rs[: n - 1])
+        if not _pairing_product_is_one([(hi, G2_GEN), (g1_neg(lo), tau1_g2)]):
+            raise ProverError(f"powers of tau: the {name}·τ^i powers are inconsistent")
+    if not _pairing_product_is_one([(ptau.beta_tau_g1[0], G2_GEN), (g1_neg(G1_GEN), ptau.beta_g2)]):
+        raise ProverError("powers of tau: [β]G1 and [β]G2 differ")
+
+
+def write_ptau(path: Path, ptau: PowersOfTau) -> None:
+    """Layout: b"RGP1" | u32 header_len | header JSON | material() | sha256 of all before."""
+    header = json.dumps({"power": ptau.power, "contributions": ptau.contributions}).encode()
+    body = PTAU_MAGIC + struct.pack("<I", len(header)) + header + ptau.material()
+    Path(path).write_bytes(body + hashlib.sha256(body).digest())
+
+
+def read_ptau(path: Path) -> PowersOfTau:
+    from relayer.zk.field import array_to_g2
+
+    data = Path(path).read_bytes()
+    if data[:4] != PTAU_MAGIC:
+        raise FormatError(f"{path}: not a relayer powers-of-tau file (for a snarkjs .ptau the magic is 'ptau')")
+    body, digest = data[:-32], data[-32:]
+    if hashlib.sha256(body).digest() != digest:
+        raise FormatError(f"{path}: checksum mismatch: the powers-of-tau file is corrupt")
+    (hlen,) = struct.unpack_from("<I", body, 4)
+    header = json.loads(body[8 : 8 + hlen])
+    n = 1 << int(header["power"])
+    raw = np.frombuffer(body[8 + hlen :], dtype="<u8").astype(np.uint64)
+    sizes = [2 * n * 8, n * 16, n * 8, n * 8, 16]
+    if raw.size != sum(sizes):
+        raise FormatError(f"{path}: powers-of-tau body has the wrong size for power {header['power']}")
+    parts = np.split(raw, np.cumsum(sizes)[:-1])
+    p = PowersOfTau(
+        power=int(header["power"]),
+        tau_g1=array_to_g1(parts[0].reshape(-1, 2, 4)),
+        tau_g2=array_to_g2(parts[1].reshape(-1, 2, 2, 4)),
+        alpha_tau_g1=array_to_g1(parts[2].reshape(-1, 2, 4)),
+        beta_tau_g1=array_to_g1(parts[3].reshape(-1, 2, 4)),
+        beta_g2=array_to_g2(parts[4].reshape(-1, 2, 2, 4))[0],
+        contributions=list(header["contributions"]),
+    )
+    return p
+
+
+# --- phase 1 → Lagrange basis -------------------------------------------------------------------
+def _group_dft(points: Sequence[Any], grp: Any, root: int) -> list[Any]:
+    """out[k] = Σ_j root^{jk} · points[j] over Jacobian points (radix-2, decimation in time)."""
+    n = len(points)
+    if n == 1:
+        return [grp.from_affine(points[0])]
+    even = _group_dft(points[0::2], grp, root * root % R)
+    odd = _group_dft(points[1::2], grp, root * root % R)
+    out = [None] * n
+    tw = 1
+    for k in range(n // 2):
+        t = grp.mul(odd[k], tw) if tw != 1 else odd[k]
+        out[k] = grp.add(even[k], t)
+        out[k + n // 2] = grp.add(even[k], grp.neg(t))
+        tw = tw * root % R
+    return out  # type: ignore[return-value]
+
+
+def _lagrange_points(points: Sequence[Any], grp: Any, n: int) -> list[Any]:
+    """[L_k(τ)]P for k < n from the monomials [τ^j]P, j < n: L_k(x) = (1/n) Σ_j (w^{-k} x)^j."""
+    w_inv = pow(fr_root_of_unity(n), -1, R)
+    jac = _group_dft(points[:n], grp, w_inv)
+    ninv = pow(n, -1, R)
+    return grp.batch_to_affine([grp.mul(p, ninv) for p in jac])
+
+
+@dataclass
+class LagrangeBasis:
+    """Phase-1 points over the size-n domain, as snarkjs's prepared .ptau sections 12–15 hold them."""
+
+    n: int
+    tau_g1: list[G1Point]  # [L_k(τ)]G1, k < n
+    tau_g2: list[G2Point]
+    alpha_tau_g1: list[G1Point]
+    beta_tau_g1: list[G1Point]
+    h_g1: list[G1Point]  # [L^{(2n)}_{2j+1}(τ)]G1, j < n
+    alpha_g1: G1Point
+    beta_g1: G1Point
+    beta_g2: G2Point
+    source_hash: str = ""
+
+
+def lagrange_from_ptau(ptau: PowersOfTau, n: int) -> LagrangeBasis:
+    if n > ptau.n:
+        raise ProverError(f"circuit needs a domain of {n} but the powers of tau only cover 2^{ptau.power} = {ptau.n}")
+    h_all = _lagrange_points(ptau.tau_g1[: 2 * n], G1, 2 * n)
+    return LagrangeBasis(
+        n=n,
+        tau_g1=_lagrange_points(ptau.tau_g1, G1, n),
+        tau_g2=_lagrange_points(ptau.tau_g2, G2, n),
+        alpha_tau_g1=_lagrange_points(ptau.alpha_tau_g1, G1, n),
+        beta_tau_g1=_lagrange_points(ptau.beta_tau_g1, G1, n),
+        h_g1=h_all[1::2],
+        alpha_g1=ptau.alpha_tau_g1[0],
+        beta_g1=ptau.beta_tau_g1[0],
+        beta_g2=ptau.beta_g2,
+        source_hash=ptau.transcript_hash,
+    )
+
+
+# --- phase 2 ------------------------------------------------------------------------------------
+def _sparse_sum(grp: Any, terms: list[tuple[int, Any]]) -> Any:
+    acc = grp.inf
+    for c, p in terms:
+        if p is None:
+            continue
+        pj = grp.from_affine(p)
+        acc = grp.add(acc, pj if c == 1 else grp.mul(pj, c))
+    return acc
+
+
+def phase2_new(r1cs: R1CS, basis: LagrangeBasis | PowersOfTau) -> ProvingKey:
+    """The circuit's key from phase 1, with δ = 1 (not usable until phase-2 contributions)."""
+    q = qapmod.from_r1cs(r1cs)
+    if isinstance(basis, PowersOfTau):
+        basis = lagrange_from_ptau(basis, q.domain_size)
+    if basis.n != q.domain_size:
+        raise ProverError(f"Lagrange basis is for domain {basis.n}, the circuit needs {q.domain_size}")
+    m, npub = q.n_wires, q.n_public
+    a_terms: list[list[tuple[int, Any]]] = [[] for _ in range(m)]
+    b_terms: list[list[tuple[int, Any]]] = [[] for _ in range(m)]
+    b2_terms: list[list[tuple[int, Any]]] = [[] for _ in range(m)]
+    l_terms: list[list[tuple[int, Any]]] = [[] for _ in range(m)]  # βu + αv + w
+    for mat, row, wire, c in q.coeffs:
+        if mat == 0:
+            a_terms[wire].append((c, basis.tau_g1[row]))
+            l_terms[wire].append((c, basis.beta_tau_g1[row]))
+        elif mat == 1:
+            b_terms[wire].append((c, basis.tau_g1[row]))
+            b2_terms[wire].append((c, basis.tau_g2[row]))
+            l_terms[wire].append((c, basis.alpha_tau_g1[row]))
+        else:
+            l_terms[wire].append((c, basis.tau_g1[row]))
+    a = G1.batch_to_affine([_sparse_sum(G1, t) for t in a_terms])
+    b1 = G1.batch_to_affine([_sparse_sum(G1, t) for t in b_terms])
+    b2 = G2.batch_to_affine([_sparse_sum(G2, t) for t in b2_terms])
+    lsum = G1.batch_to_affine([_sparse_sum(G1, t) for t in l_terms])
+    vk = VerifyingKey(alpha_g1=basis.alpha_g1, beta_g2=basis.beta_g2, gamma_g2=G2_GEN, delta_g2=G2_GEN, ic=tuple(lsum[: npub + 1]))
+    pk = ProvingKey(
+        vk=vk,
+        beta_g1=basis.beta_g1,
+        delta_g1=G1_GEN,
+        qap=q,
+        a_query=g1_to_array(a),
+        b1_query=g1_to_array(b1),
+        b2_query=g2_to_array(b2),
+        c_query=g1_to_array(lsum[npub + 1 :]).reshape(-1, 2, 4),
+        h_query=g1_to_array(basis.h_g1),
+        dev=False,
+    )
+    name = f"phase 2 initial (delta = 1) from phase 1 {basis.source_hash[:16]}"
+    pk.contributions.append({"phase": "2", "name": name, "phase1_hash": basis.source_hash, "hash": _chain(basis.source_hash, "2", name, key_material(pk))})
+    return pk
+
+
+def phase2_contribute(pk: ProvingKey, name: str = "", entropy: bytes = b"") -> ProvingKey:
+    """δ ← d·δ with fresh d: δG1, δG2 times d; C and H queries times d^{-1}. Returns a new key."""
+    d = fresh_scalar(entropy, b"delta")
+    dinv = pow(d, -1, R)
+    t0 = time.perf_counter()
+    c = scale_all_g1(array_to_g1(pk.c_query), dinv)
+    h = scale_all_g1(array_to_g1(pk.h_query), dinv)
+    new = replace(
+        pk,
+        vk=replace(pk.vk, delta_g2=scale_all_g2([pk.vk.delta_g2], d)[0]),
+        delta_g1=scale_all_g1([pk.delta_g1], d)[0],
+        c_query=g1_to_array(c).reshape(-1, 2, 4),
+        h_query=g1_to_array(h).reshape(-1, 2, 4),
+        contributions=list(pk.contributions),
+        prepared={},
+    )
+    del d, dinv
+    name = name or f"phase 2 contribution {sum(1 for c in pk.contributions if c.get('phase') == '2')}"
+    new.contributions.append({"phase": "2", "name": name, "hash": _chain(pk.transcript_hash, "2", name, key_material(new))})
+    log.info("phase-2 contribution: %d points in %.1fs", len(c) + len(h), time.perf_counter() - t0)
+    return new
+
+
+def ceremony_setup(r1cs: R1CS, ptau: PowersOfTau | LagrangeBasis, contributions: int = 1, entropy: bytes = b"") -> ProvingKey:
+    """Phase 2 from a phase-1 result plus `contributions` local δ contributions (≥ 1)."""
+    if contributions < 1:
+        raise ProverError("a phase-2 key needs at least one contribution (δ = 1 is public)")
+    pk = phase2_new(r1cs, ptau)
+    for i in range(contributions):
+        pk = phase2_contribute(pk, name=f"local contribution {i + 1}", entropy=entropy)
+    return pk

@@ -214,8 +214,10 @@ class Circuit:
 
     def constrain(self, a: Operand, b: Operand, c: Operand, name: str | None = None) -> None:
         """Raw constraint a * b = c."""
-        la, lb, lc = as_lc(a), as_lc(b), as_lc(c)
-        cname = self._full_name(name, "constraint")
+        self._add_constraint(as_lc(a), as_lc(b), as_lc(c), self._full_name(name, "constraint"))
+
+    def _add_constraint(self, la: LinearCombination, lb: LinearCombination, lc: LinearCombination,
+                        cname: str) -> None:
         if la.is_constant() and lb.is_constant() and lc.is_constant():
             # a constraint without signals is either always true or a circuit that can never be satisfied
             if (la.constant_value() * lb.constant_value() - lc.constant_value()) % R:
@@ -228,7 +230,7 @@ class Circuit:
         """z = a * b: a new signal with its hint and the constraint a * b = z."""
         la, lb = as_lc(a), as_lc(b)
         z = self.signal(name, _mul_hint(la, lb))
-        self.constrain(la, lb, z, name=f"{z.name.rsplit('.', 1)[-1]}:mul")
+        self._add_constraint(la, lb, z, f"{z.name}:mul")
         return z
 
     def square(self, a: Operand, name: str | None = None) -> Signal:
@@ -247,7 +249,7 @@ class Circuit:
         if isinstance(la, Signal):
             return la
         s = self.signal(name, lambda ev: ev(la))
-        self.constrain(la, 1, s, name=f"{s.name.rsplit('.', 1)[-1]}:eq")
+        self._add_constraint(la, as_lc(1), s, f"{s.name}:eq")
         return s
 
     def output(self, name: str, value: Operand) -> Signal:
@@ -255,7 +257,7 @@ class Circuit:
         lv = as_lc(value)
         s = self._new(self._full_name(name, "out"), _KIND_OUT)
         self._hints.append((s.id, lambda ev: ev(lv)))
-        self.constrain(lv, 1, s, name=f"{s.name.rsplit('.', 1)[-1]}:out")
+        self._add_constraint(lv, as_lc(1), s, f"{s.name}:out")
         return s
 
     # ---- introspection -------------------------------------------------------------------

@@ -1,0 +1,434 @@
+"""Groth16Verifier on Anvil: valid single, batched and bundled proofs accepted; every kind of bad
+proof, input, key or bundle rejected (false) or refused (custom error); gas measured."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from typing import Any
+
+import pytest
+from eth_abi import encode as abi_encode
+from eth_utils import keccak
+from web3 import Web3
+from web3.exceptions import ContractCustomError, ContractLogicError
+
+from relayer.contracts import deploy
+from relayer.errors import FormatError
+from relayer.zk import solidity as S
+from relayer.zk.field import Q, R
+from relayer.zk.groth16.types import Proof, VerifyingKey
+
+pytestmark = pytest.mark.anvil
+
+K = 3  # public inputs per proof in these tests
+MAX_N = 8
+
+
+def _selector(sig: str) -> str:
+    return "0x" + keccak(text=sig)[:4].hex()
+
+
+@pytest.fixture(scope="module")
+def w3(anvil) -> Web3:
+    return Web3(Web3.HTTPProvider(anvil.rpc_url, request_kwargs={"timeout": 60}))
+
+
+@pytest.fixture(scope="module")
+def keyset() -> dict[str, Any]:
+    rng = random.Random(20261126)
+    vk, td = S.unsafe_trapdoor_key(K, rng)
+    pubs = [[rng.randrange(R) for _ in range(K)] for _ in range(MAX_N)]
+    pubs[1][0] = 0  # a zero input takes the contract's skip path
+    proofs = [S.unsafe_simulated_proof(td, x, rng) for x in pubs]
+    other_vk, other_td = S.unsafe_trapdoor_key(K, rng)
+    other_proof = S.unsafe_simulated_proof(other_td, pubs[0], rng)
+    return {"vk": vk, "td": td, "pubs": pubs, "proofs": proofs, "other_vk": other_vk, "other_proof": other_proof}
+
+
+@pytest.fixture(scope="module")
+def verifier(w3: Web3, keyset: dict[str, Any]) -> Any:
+    return S.verifier_contract(w3, S.deploy_verifier(w3, keyset["vk"]))
+
+
+def _single(c: Any, proof: Proof | list[int], pub: Sequence[int]) -> bool:
+    words = proof if isinstance(proof, list) else S.encode_proof(proof)
+    return c.functions.verifyProof(words, list(pub)).call()
+
+
+def _batch(c: Any, proofs: Sequence[Proof | list[int]], pubs: Sequence[Sequence[int]]) -> bool:
+    words = [p if isinstance(p, list) else S.encode_proof(p) for p in proofs]
+    return c.functions.verifyBatch(words, [x for xs in pubs for x in xs]).call()
+
+
+def _reverts_with(fn: Any, sig: str) -> None:
+    with pytest.raises((ContractCustomError, ContractLogicError)) as exc:
+        fn.call()
+    data = exc.value.data if isinstance(exc.value.data, str) else str(exc.value)
+    assert _selector(sig)[2:] in data, f"expected {sig}, got {exc.value!r}"
+
+
+def _g1_add_generator(p: list[int]) -> list[int]:
+    from py_ecc import optimized_bn128 as bn
+
+    pt = bn.add((bn.FQ(p[0]), bn.FQ(p[1]), bn.FQ.one()), bn.G1)
+    x, y = bn.normalize(pt)
+    return [int(x.n), int(y.n)]
+
+
+# ---------------------------------------------------------------- key, encodings
+
+
+def test_contract_holds_the_key(verifier: Any, keyset: dict[str, Any], w3: Web3) -> None:
+    vk: VerifyingKey = keyset["vk"]
+    assert verifier.functions.nPublic().call() == K
+    assert bytes(verifier.functions.vkHash().call()) == S.vk_hash(vk)
+    # the words really are the runtime code of the data contract (0x00 || words)
+    data = w3.eth.get_code(verifier.functions.vkData().call())
+    assert data == b"\x00" + b"".join(v.to_bytes(32, "big") for v in S.vk_words(vk))
+    # and nothing of the key sits in the verifier's storage
+    assert all(w3.eth.get_storage_at(verifier.address, i) == b"\x00" * 32 for i in range(4))
+
+
+def test_encode_proof_layout(keyset: dict[str, Any]) -> None:
+    p: Proof = keyset["proofs"][0]
+    assert S.encode_proof(p) == [p.a[0], p.a[1], p.b[0][1], p.b[0][0], p.b[1][1], p.b[1][0], p.c[0], p.c[1]]
+    bundle = S.encode_bundle(keyset["proofs"][:2])
+    assert bundle[:32] == (1).to_bytes(32, "big") and bundle[32:64] == (64).to_bytes(32, "big")
+    assert bundle[64:96] == (2).to_bytes(32, "big") and len(bundle) == 96 + 2 * 256
+
+
+def test_python_encoders_reject_bad_points(keyset: dict[str, Any]) -> None:
+    p: Proof = keyset["proofs"][0]
+    with pytest.raises(FormatError, match="proof A"):
+        S.encode_proof(Proof((p.a[0], p.a[1] + 1), p.b, p.c))
+    with pytest.raises(FormatError, match="proof C"):
+        S.encode_proof(Proof(p.a, p.b, (p.c[0] + Q, p.c[1])))
+    with pytest.raises(FormatError, match="proof B"):
+        S.encode_proof(Proof(p.a, ((p.b[0][0], p.b[0][1] + 1), p.b[1]), p.c))
+    vk: VerifyingKey = keyset["vk"]
+    with pytest.raises(FormatError, match="infinity"):
+        S.vk_words(VerifyingKey(None, vk.beta_g2, vk.gamma_g2, vk.delta_g2, vk.ic))
+    with pytest.raises(FormatError, match="IC"):
+        S.vk_words(VerifyingKey(vk.alpha_g1, vk.beta_g2, vk.gamma_g2, vk.delta_g2, ()))
+    with pytest.raises(FormatError, match="not in"):
+        S.flatten_inputs([[R, 0, 0]], K)
+    with pytest.raises(FormatError, match="expects 3"):
+        S.flatten_inputs([[1, 2]], K)
+    with pytest.raises(FormatError):
+        S.encode_bundle([])
+
+
+# ---------------------------------------------------------------- valid proofs
+
+
+def test_single_valid(verifier: Any, keyset: dict[str, Any]) -> None:
+    for x, p in zip(keyset["pubs"], keyset["proofs"]):
+        assert _single(verifier, p, x) is True
+
+
+@pytest.mark.parametrize("n", range(1, MAX_N + 1))
+def test_batch_valid(verifier: Any, keyset: dict[str, Any], n: int) -> None:
+    assert _batch(verifier, keyset["proofs"][:n], keyset["pubs"][:n]) is True
+
+
+def test_batch_of_repeated_proof(verifier: Any, keyset: dict[str, Any]) -> None:
+    p, x = keyset["proofs"][3], keyset["pubs"][3]
+    assert _batch(verifier, [p] * 4, [x] * 4) is True
+
+
+# ---------------------------------------------------------------- single: what must be rejected
+
+
+def test_single_rejects_other_inputs(verifier: Any, keyset: dict[str, Any]) -> None:
+    p, x = keyset["proofs"][0], keyset["pubs"][0]
+    assert _single(verifier, p, keyset["pubs"][1]) is False
+    for j in range(K):
+        y = list(x)
+        y[j] = (y[j] + 1) % R
+        assert _single(verifier, p, y) is False
+
+
+def test_single_rejects_input_plus_r(verifier: Any, keyset: dict[str, Any]) -> None:
+    p, x = keyset["proofs"][0], keyset["pubs"][0]
+    for j in range(K):
+        y = list(x)
+        y[j] += R  # same residue: must not verify (input malleability)
+        assert _single(verifier, p, y) is False
+    y = list(x)
+    y[0] = 2**256 - 1
+    assert _single(verifier, p, y) is False
+
+
+@pytest.mark.parametrize("part", ["A", "B", "C"])
+def test_single_rejects_tampered_point(verifier: Any, keyset: dict[str, Any], part: str) -> None:
+    proofs: list[Proof] = keyset["proofs"]
+    x = keyset["pubs"][0]
+    words = S.encode_proof(proofs[0])
+    other = S.encode_proof(proofs[1])
+    if part == "A":
+        words[0:2] = _g1_add_generator(words[0:2])  # a valid point, the wrong one
+    elif part == "B":
+        words[2:6] = other[2:6]  # another valid G2 point
+    else:
+        words[6:8] = _g1_add_generator(words[6:8])
+    assert _single(verifier, words, x) is False
+
+
+@pytest.mark.parametrize("word", [0, 1, 2, 3, 4, 5, 6, 7])
+def test_single_rejects_off_curve_and_out_of_range(verifier: Any, keyset: dict[str, Any], word: int) -> None:
+    """A precompile failure (not a point, coordinate >= q) is false, never a revert or true."""
+    x = keyset["pubs"][0]
+    words = S.encode_proof(keyset["proofs"][0])
+    off = list(words)
+    off[word] = (off[word] + 1) % Q
+    assert _single(verifier, off, x) is False
+    big = list(words)
+    big[word] += Q  # same residue, non-canonical
+    assert _single(verifier, big, x) is False
+
+
+def test_single_rejects_swapped_g2_order(verifier: Any, keyset: dict[str, Any]) -> None:
+    words = S.encode_proof(keyset["proofs"][0])
+    words[2:6] = [words[3], words[2], words[5], words[4]]  # c0 before c1: the snarkjs JSON order
+    assert _single(verifier, words, keyset["pubs"][0]) is False
+
+
+def test_single_rejects_proof_for_another_key(w3: Web3, verifier: Any, keyset: dict[str, Any]) -> None:
+    x = keyset["pubs"][0]
+    assert _single(verifier, keyset["other_proof"], x) is False
+    other = S.verifier_contract(w3, S.deploy_verifier(w3, keyset["other_vk"]))
+    assert _single(other, keyset["other_proof"], x) is True
+    assert _single(other, keyset["proofs"][0], x) is False
+
+
+def test_single_wrong_input_count_reverts(verifier: Any, keyset: dict[str, Any]) -> None:
+    words = S.encode_proof(keyset["proofs"][0])
+    _reverts_with(verifier.functions.verifyProof(words, keyset["pubs"][0][:-1]), "WrongInputCount(uint256,uint256)")
+    _reverts_with(verifier.functions.verifyProof(words, keyset["pubs"][0] + [1]), "WrongInputCount(uint256,uint256)")
+
+
+def test_low_gas_reverts_instead_of_false(w3: Web3, verifier: Any, keyset: dict[str, Any]) -> None:
+    """Too little gas for a precompile must not read as 'invalid proof' (and breaks no estimate)."""
+    fn = verifier.functions.verifyProof(S.encode_proof(keyset["proofs"][0]), keyset["pubs"][0])
+    tx = {"to": verifier.address, "data": fn._encode_transaction_data(), "gas": 120_000}
+    with pytest.raises(ContractCustomError) as exc:
+        w3.eth.call(tx)
+    assert _selector("InsufficientGas()")[2:] in str(exc.value.data)
+    tx["gas"] = 400_000
+    assert w3.eth.call(tx)[-1] == 1
+
+
+# ---------------------------------------------------------------- batches: what must be rejected
+
+
+@pytest.mark.parametrize("n,bad", [(2, 0), (2, 1), (5, 0), (5, 3), (8, 7)])
+def test_batch_with_one_bad_proof_rejected(verifier: Any, keyset: dict[str, Any], n: int, bad: int) -> None:
+    proofs = [S.encode_proof(p) for p in keyset["proofs"][:n]]
+    pubs = [list(x) for x in keyset["pubs"][:n]]
+    tampered = [list(w) for w in proofs]
+    tampered[bad][6:8] = _g1_add_generator(tampered[bad][6:8])
+    assert _batch(verifier, tampered, pubs) is False
+    wrong_inputs = [list(x) for x in pubs]
+    wrong_inputs[bad][K - 1] = (wrong_inputs[bad][K - 1] + 1) % R
+    assert _batch(verifier, proofs, wrong_inputs) is False
+    plus_r = [list(x) for x in pubs]
+    plus_r[bad][0] += R
+    assert _batch(verifier, proofs, plus_r) is False
+    off_curve = [list(w) for w in proofs]
+    off_curve[bad][1] = (off_curve[bad][1] + 1) % Q
+    assert _batch(verifier, off_curve, pubs) is False
+    other = [list(w) for w in proofs]
+    other[bad] = S.encode_proof(keyset["other_proof"])
+    pubs_other = [list(x) for x in pubs]
+    pubs_other[bad] = list(keyset["pubs"][0])
+    assert _batch(verifier, other, pubs_other) is False
+
+
+def test_batch_two_errors_that_cancel_without_randomness_rejected(verifier: Any, keyset: dict[str, Any]) -> None:
+    """C_0 + G and C_1 - G cancel in an unweighted sum; the Fiat-Shamir weights must catch it."""
+    from py_ecc import optimized_bn128 as bn
+
+    proofs = [S.encode_proof(p) for p in keyset["proofs"][:2]]
+    proofs[0][6:8] = _g1_add_generator(proofs[0][6:8])
+    c1 = (bn.FQ(proofs[1][6]), bn.FQ(proofs[1][7]), bn.FQ.one())
+    x, y = bn.normalize(bn.add(c1, bn.neg(bn.G1)))
+    proofs[1][6:8] = [int(x.n), int(y.n)]
+    assert _batch(verifier, proofs, keyset["pubs"][:2]) is False
+
+
+def test_batch_shape_errors_revert(verifier: Any, keyset: dict[str, Any]) -> None:
+    _reverts_with(verifier.functions.verifyBatch([], []), "EmptyBatch()")
+    proofs = [S.encode_proof(p) for p in keyset["proofs"][:2]]
+    flat = keyset["pubs"][0] + keyset["pubs"][1]
+    _reverts_with(verifier.functions.verifyBatch(proofs, flat[:-1]), "WrongInputCount(uint256,uint256)")
+    _reverts_with(verifier.functions.verifyBatch(proofs[:1], flat), "WrongInputCount(uint256,uint256)")
+
+
+# ---------------------------------------------------------------- bundles
+
+
+def test_bundle_good_and_bad(verifier: Any, keyset: dict[str, Any]) -> None:
+    for n in (1, 3):
+        proofs = keyset["proofs"][:n]
+        flat = S.flatten_inputs(keyset["pubs"][:n], K)
+        assert verifier.functions.verifyBundle(flat, n, S.encode_bundle(proofs)).call() is True
+        # a bundle whose proofs do not match the inputs
+        bad = list(proofs)
+        bad[-1] = keyset["proofs"][n]
+        assert verifier.functions.verifyBundle(flat, n, S.encode_bundle(bad)).call() is False
+    flat = S.flatten_inputs(keyset["pubs"][:2], K)
+    # a bundle with another number of proofs than the statement has is not a proof of it
+    three = S.encode_bundle(keyset["proofs"][:3])
+    flat3 = S.flatten_inputs(keyset["pubs"][:3], K)
+    assert verifier.functions.verifyBundle(flat, 2, three).call() is False
+    two = S.encode_bundle(keyset["proofs"][:2])
+    assert verifier.functions.verifyBundle(flat3, 3, two).call() is False
+    # public input out of the field inside a bundle
+    assert verifier.functions.verifyBundle([flat[0] + R] + flat[1:], 2, two).call() is False
+
+
+def test_bundle_unknown_version_and_malformed(verifier: Any, keyset: dict[str, Any]) -> None:
+    proofs = [S.encode_proof(p) for p in keyset["proofs"][:2]]
+    flat = S.flatten_inputs(keyset["pubs"][:2], K)
+    f = verifier.functions.verifyBundle
+    for version in (0, 2, 2**255):
+        v2 = abi_encode(["uint256", "uint256[8][]"], [version, proofs])
+        _reverts_with(f(flat, 2, v2), "UnsupportedBundleVersion(uint256)")
+    good = S.encode_bundle(keyset["proofs"][:2])
+    _reverts_with(f(flat, 2, b""), "MalformedBundle(uint256)")
+    _reverts_with(f(flat, 2, good[:32]), "MalformedBundle(uint256)")
+    _reverts_with(f(flat, 2, good + b"\x00" * 32), "MalformedBundle(uint256)")  # trailing bytes
+    _reverts_with(f(flat, 2, good[:-1]), "MalformedBundle(uint256)")
+    wrong_len = good[:64] + (3).to_bytes(32, "big") + good[96:]
+    _reverts_with(f(flat, 2, wrong_len), "MalformedBundle(uint256)")
+    wrong_off = good[:32] + (0x60).to_bytes(32, "big") + good[64:]
+    _reverts_with(f(flat, 2, wrong_off), "MalformedBundle(uint256)")
+    empty = abi_encode(["uint256", "uint256[8][]"], [1, []])
+    _reverts_with(f([], 0, empty), "EmptyBatch()")
+    _reverts_with(f(flat[:-1], 2, good), "WrongInputCount(uint256,uint256)")
+    _reverts_with(f(flat, 1, good), "WrongInputCount(uint256,uint256)")
+
+
+# ---------------------------------------------------------------- the key checks at deployment
+
+
+def test_constructor_rejects_bad_keys(w3: Web3, keyset: dict[str, Any]) -> None:
+    from relayer.errors import ChainError
+
+    args = S.vk_constructor_args(keyset["vk"])
+    cases = []
+    a = [list(x) if isinstance(x[0], int) else [list(p) for p in x] for x in args]
+    bad_alpha = [list(v) if isinstance(v[0], int) else v for v in a]
+    bad_alpha[0] = [a[0][0], (a[0][1] + 1) % Q]
+    cases.append(bad_alpha)
+    inf_alpha = list(a)
+    inf_alpha[0] = [0, 0]
+    cases.append(inf_alpha)
+    for g2 in (1, 2, 3):  # beta, gamma, delta off the twist, and at infinity
+        off = list(a)
+        off[g2] = [a[g2][0], a[g2][1], a[g2][2], (a[g2][3] + 1) % Q]
+        cases.append(off)
+        inf = list(a)
+        inf[g2] = [0, 0, 0, 0]
+        cases.append(inf)
+    bad_ic = list(a)
+    bad_ic[4] = [list(p) for p in a[4]]
+    bad_ic[4][2] = [bad_ic[4][2][0], bad_ic[4][2][1] + 1]
+    cases.append(bad_ic)
+    no_ic = list(a)
+    no_ic[4] = []
+    cases.append(no_ic)
+    abi, bytecode = S.load_full_artifact(S.VERIFIER_CONTRACT)["abi"], S.load_full_artifact(S.VERIFIER_CONTRACT)["bytecode"]
+    factory = w3.eth.contract(abi=abi, bytecode=bytecode)
+    for c in cases:
+        # the revert reason names the key check ...
+        data = factory.constructor(*c).data_in_transaction
+        with pytest.raises(ContractCustomError) as exc:
+            w3.eth.call({"from": w3.eth.accounts[0], "data": data, "gas": 5_000_000})
+        assert _selector("InvalidVerifyingKey(uint256)")[2:] in str(exc.value.data)
+        # ... and a real deployment fails
+        with pytest.raises(ChainError):
+            deploy(w3, S.VERIFIER_CONTRACT, *c, gas=5_000_000)
+    # and the untouched key deploys
+    assert deploy(w3, S.VERIFIER_CONTRACT, *a).functions.nPublic().call() == K
+
+
+# ---------------------------------------------------------------- export
+
+
+def test_export_deploy_json_deploys_without_compiler(w3: Web3, keyset: dict[str, Any], tmp_path) -> None:
+    import json
+
+    paths = S.export_verifier(keyset["vk"], tmp_path)
+    info = json.loads(paths["deploy"].read_text())
+    assert info["vkHash"] == "0x" + S.vk_hash(keyset["vk"]).hex() and info["nPublic"] == K
+    sender = w3.eth.accounts[0]
+    tx = w3.eth.send_transaction({"from": sender, "data": info["bytecode"], "gas": 3_000_000})
+    rcpt = w3.eth.wait_for_transaction_receipt(tx)
+    assert rcpt["status"] == 1
+    c = w3.eth.contract(address=rcpt["contractAddress"], abi=info["abi"])
+    assert _single(c, keyset["proofs"][2], keyset["pubs"][2]) is True
+    assert _single(c, keyset["proofs"][2], keyset["pubs"][3]) is False
+    src = paths["source"].read_text()
+    assert "contract Groth16Verifier is Groth16VerifierBase" in src and "import " not in src
+    assert src.count("pragma solidity") == 1
+
+
+def _compile_standalone(source: str) -> tuple[list[dict[str, Any]], str]:
+    import json
+    import subprocess
+
+    from relayer.tools import node_binary, npm_script
+
+    job = {
+        "language": "Solidity",
+        "sources": {"Groth16Verifier.sol": {"content": source}},
+        "settings": {
+            "optimizer": {"enabled": True, "runs": 200},
+            "evmVersion": "cancun",
+            "outputSelection": {"*": {"Groth16Verifier": ["abi", "evm.bytecode.object"]}},
+        },
+    }
+    driver = "const s=require(process.argv[1]);process.stdout.write(s.compile(require('fs').readFileSync(0,'utf8')))"
+    out = subprocess.run(
+        [node_binary(), "-e", driver, str(npm_script("solc"))],
+        input=json.dumps(job), capture_output=True, text=True, check=True, timeout=300,
+    )
+    res = json.loads(out.stdout)
+    errors = [e["formattedMessage"] for e in res.get("errors", []) if e["severity"] == "error"]
+    assert not errors, errors
+    c = res["contracts"]["Groth16Verifier.sol"]["Groth16Verifier"]
+    return c["abi"], "0x" + c["evm"]["bytecode"]["object"]
+
+
+def test_export_standalone_source_compiles_and_verifies(w3: Web3, keyset: dict[str, Any], tmp_path) -> None:
+    """The exported .sol (key as constants) behaves like the generic contract on the same proofs."""
+    paths = S.export_verifier(keyset["vk"], tmp_path)
+    abi, bytecode = _compile_standalone(paths["source"].read_text())
+    sender = w3.eth.accounts[0]
+    tx = w3.eth.contract(abi=abi, bytecode=bytecode).constructor().transact({"from": sender})
+    c = w3.eth.contract(address=w3.eth.wait_for_transaction_receipt(tx)["contractAddress"], abi=abi)
+    assert bytes(c.functions.vkHash().call()) == S.vk_hash(keyset["vk"])
+    assert _single(c, keyset["proofs"][0], keyset["pubs"][0]) is True
+    assert _single(c, keyset["proofs"][0], keyset["pubs"][1]) is False
+    assert _batch(c, keyset["proofs"][:4], keyset["pubs"][:4]) is True
+    bad = [S.encode_proof(p) for p in keyset["proofs"][:4]]
+    bad[2][6:8] = _g1_add_generator(bad[2][6:8])
+    assert _batch(c, bad, keyset["pubs"][:4]) is False
+
+
+# ---------------------------------------------------------------- gas
+
+
+def test_measure_verifier_gas(w3: Web3) -> None:
+    g = S.measure_verifier_gas(w3, max_batch=4, n_public=12)
+    single, batch = g["verify_proof_gas"], g["verify_batch_gas"]
+    # EIP-1108 floor of the precompile work alone: 4 pairs + 12 * (ecMul + ecAdd)
+    assert 45_000 + 4 * 34_000 + 12 * 6_150 < single < 360_000
+    assert abs(batch[1] - single) < 5_000
+    # each extra proof costs one pair and two scalar multiplications (plus calldata), not 4 pairs
+    for n in range(2, 5):
+        step = batch[n] - batch[n - 1]
+        assert 34_000 + 2 * 6_000 < step < 34_000 + 2 * 6_000 + 30_000, (n, step)
+    assert set(g["verify_bundle_gas"]) == {1, 2, 3, 4}

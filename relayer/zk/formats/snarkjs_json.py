@@ -14,9 +14,12 @@ from pathlib import Path
 from typing import Any
 
 from relayer.errors import FormatError
-from relayer.zk.field import R
+from relayer.zk.field import Q, R
 from relayer.zk.groth16.keys import g1_from_json, g1_json, g2_from_json, g2_json
 from relayer.zk.groth16.types import Proof, VerifyingKey
+
+_BN_Z = 4965661367192848881
+_FFJS_EXP = 2 * _BN_Z * (6 * _BN_Z * _BN_Z + 3 * _BN_Z + 1)
 
 
 def alphabeta_12(vk: VerifyingKey) -> list[list[list[str]]]:
@@ -24,14 +27,15 @@ def alphabeta_12(vk: VerifyingKey) -> list[list[list[str]]]:
 
     py_ecc's Fq12 is Fq[w]/(w¹² − 18w⁶ + 82) with w⁶ = 9 + u, the same w as the tower, so the tower
     coefficient of v^j w^i (a + b·u, k = 2j + i) is a = p[k] + 9·p[k+6], b = p[k+6].
+    ffjavascript's final exponentiation (Fuentes-Castañeda et al.) yields e^m with
+    m = 2z(6z² + 3z + 1), z = 4965661367192848881 (the BN parameter); checked on a snarkjs key.
     """
     from relayer.zk.groth16.verifier import to_py_ecc_g1, to_py_ecc_g2
     from py_ecc.optimized_bn128 import pairing
 
     if vk.alpha_g1 is None or vk.beta_g2 is None:
         raise FormatError("alpha/beta of the verifying key are the point at infinity")
-    e = pairing(to_py_ecc_g2(vk.beta_g2), to_py_ecc_g1(vk.alpha_g1))
-    from relayer.zk.field import Q
+    e = pairing(to_py_ecc_g2(vk.beta_g2), to_py_ecc_g1(vk.alpha_g1)) ** (_FFJS_EXP % R)
 
     p = [int(c) for c in e.coeffs]
     out: list[list[list[str]]] = []

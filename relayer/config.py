@@ -331,6 +331,13 @@ class RelayerConfig(_Model):
                 return c
         raise ConfigError(f"no chain named {name!r}; configured: {', '.join(c.name for c in self.chains)}")
 
+    def check_keystores(self) -> None:
+        """Every keystore in relayer.keys exists and is a file (no password needed to check)."""
+        for i, k in enumerate(self.relayer.keys):
+            if not k.is_file():
+                raise ConfigError(f"relayer.keys[{i}]: keystore file {k} does not exist; create it (e.g. "
+                                  "`relayer devnet up` writes devnet keys) or fix the path")
+
     def keystore_password(self, env: Mapping[str, str] | None = None) -> str:
         """The keystore password, read from the environment variable the config names."""
         env = os.environ if env is None else env

@@ -1,0 +1,158 @@
+"""`relayer devnet up|down|status`: local multi-chain devnets on real anvil processes."""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+import types
+from pathlib import Path
+from typing import Any
+
+import click
+
+from relayer.devnet.keys import DEV_KEYSTORE_PASSWORD
+from relayer.devnet.manager import DEFAULT_BASE_PORT, DEFAULT_DIR, devnet_down, devnet_up
+from relayer.devnet.state import identify_anvil, read_state
+from relayer.errors import ChainError
+
+_DIR_OPTION = click.option(
+    "--dir", "devnet_dir", type=click.Path(file_okay=False, path_type=Path), default=DEFAULT_DIR, show_default=True,
+    help="Folder for the state file, logs, keystores and the generated chains.toml.",
+)
+
+
+@click.group()
+def devnet() -> None:
+    """Local multi-chain devnets (anvil) with the venue's contracts deployed and seeded."""
+
+
+def _table(rows: list[list[str]], header: list[str]) -> str:
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    line = lambda r: "  ".join(str(c).ljust(w) for c, w in zip(r, widths)).rstrip()  # noqa: E731
+    return "\n".join([line(header), line(["-" * w for w in widths]), *(line(r) for r in rows)])
+
+
+def _fmt_units(amount: int, decimals: int) -> str:
+    # exact decimal rendering of an integer amount (no float on the way)
+    sign = "-" if amount < 0 else ""
+    whole, frac = divmod(abs(amount), 10**decimals)
+    frac_s = str(frac).rjust(decimals, "0").rstrip("0") if decimals else ""
+    return f"{sign}{whole:,}" + (f".{frac_s}" if frac_s else "")
+
+
+def describe(state: dict[str, Any]) -> str:
+    """Human-readable tables of what is deployed where."""
+    chains = state["chains"]
+    out = [_table(
+        [[c["name"], str(c["chain_id"]), c["rpc_url"], str(c["pid"]), c["deployment"]["contracts"]["vault"],
+          c["deployment"]["contracts"]["feed"], c["deployment"]["contracts"]["guard"]] for c in chains],
+        ["chain", "id", "rpc", "anvil pid", "CollateralVault", "SolvencyFeed", "LendingGuard"],
+    ), ""]
+    asset_rows = []
+    for c in chains:
+        for a in c["deployment"]["assets"]:
+            asset_rows.append([c["name"], a["symbol"], a["token"], a["price_feed"],
+                               _fmt_units(int(a["price_e8"]), 8), str(a["haircut_bps"]),
+                               _fmt_units(int(a["total_deposited"]), int(a["decimals"]))])
+    out += [_table(asset_rows, ["chain", "asset", "token", "price feed", "price USD", "haircut bps", "vault holds"]), ""]
+    ops = ", ".join(o["address"] for o in state["operators"])
+    out.append(f"operators (feed signers, quorum {state['quorum']} of {len(state['operators'])}): {ops}")
+    pw = (f"the devnet default {DEV_KEYSTORE_PASSWORD!r} (set ${state['password_env']} to choose one)"
+          if state.get("default_dev_password") else f"from ${state['password_env']}")
+    out.append(f"keystores: {Path(state['dir']) / 'keys'}  password: {pw}")
+    verifiers = {c["deployment"]["contracts"]["verifier"] for c in chains}
+    if verifiers == {"0x" + "0" * 40}:
+        out.append("proof verifier: not deployed yet, so every feed rejects submissions (fails closed)")
+    out.append("synthetic option/perp book: not seeded yet (comes with the risk stage)")
+    out.append(f"config: {state['config']}   state: {Path(state['dir']) / 'devnet.json'}   logs: {Path(state['dir']) / 'logs'}")
+    return "\n".join(out)
+
+
+@devnet.command()
+@click.option("--chains", "n_chains", type=click.IntRange(1, 16), default=3, show_default=True,
+              help="Number of anvil chains (chain ids 31337, 31338, ...).")
+@click.option("--base-port", type=click.IntRange(1024, 65535), default=DEFAULT_BASE_PORT, show_default=True,
+              help="Port of the first chain; chain i listens on base-port + i.")
+@click.option("--fork-url", "fork_urls", multiple=True, metavar="URL",
+              help="Fork a live chain: give it once per chain, in order ('none' for a chain not forked).")
+@_DIR_OPTION
+@click.option("--foreground", is_flag=True, help="Stay up; Ctrl-C or SIGTERM tears the devnet down cleanly.")
+@click.option("--json", "as_json", is_flag=True, help="Print the state (devnet.json) instead of tables.")
+def up(n_chains: int, base_port: int, fork_urls: tuple[str, ...], devnet_dir: Path, foreground: bool, as_json: bool) -> None:
+    """Start N anvil chains, deploy and seed the contracts, write chains.toml and devnet.json.
+
+    Operator keys are 3 encrypted keystores in DIR/keys (quorum 2); their password is read from
+    $RELAYER_KEYSTORE_PASSWORD, or on devnets only defaults to 'relayer-devnet-insecure-password'.
+    """
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: types.FrameType | None) -> None:
+        if stop.is_set():
+            return
+        stop.set()
+        # while still starting, unwind (devnet_up cleans up what it started); later, just wake the loop
+        if not started.is_set():
+            raise KeyboardInterrupt
+
+    started = threading.Event()
+    old = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        progress = (lambda m: click.echo(m, err=True)) if not as_json else (lambda m: None)
+        state = devnet_up(n_chains, devnet_dir, base_port=base_port, fork_urls=list(fork_urls) or None,
+                          progress=progress)
+        started.set()
+        click.echo(json.dumps(state, indent=2) if as_json else describe(state))
+        if not foreground:
+            click.echo(f"\nstop it with: relayer devnet down --dir {devnet_dir}", err=True)
+            return
+        click.echo("\nrunning in the foreground; Ctrl-C stops every chain", err=True)
+        dead: list[str] = []
+        while not stop.wait(1.0):
+            dead = [c["name"] for c in state["chains"]
+                    if identify_anvil(c["pid"], c["port"], c.get("start_ticks")).status != "ours"]
+            if dead:
+                break
+        click.echo("stopping the devnet", err=True)
+        _report_down(devnet_down(devnet_dir))
+        if dead:
+            raise ChainError(f"anvil of {', '.join(dead)} exited on its own (see its log in {devnet_dir}/logs); "
+                             "the devnet was torn down")
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+
+
+def _report_down(results: list[Any] | None) -> None:
+    if results is None:
+        click.echo("no devnet recorded there; nothing to stop")
+        return
+    for r in results:
+        click.echo(f"{r.name}: anvil PID {r.pid} {r.outcome}")
+
+
+@devnet.command()
+@_DIR_OPTION
+def down(devnet_dir: Path) -> None:
+    """Stop exactly the anvil processes recorded in DIR/devnet.json and remove the state file."""
+    _report_down(devnet_down(devnet_dir))
+
+
+@devnet.command()
+@_DIR_OPTION
+@click.option("--json", "as_json", is_flag=True, help="Print the state (devnet.json) as JSON.")
+def status(devnet_dir: Path, as_json: bool) -> None:
+    """Show the recorded devnet and whether each anvil is still running."""
+    state = read_state(devnet_dir.resolve())
+    if state is None:
+        click.echo(f"no devnet recorded in {devnet_dir}")
+        return
+    for c in state["chains"]:
+        c["running"] = identify_anvil(c["pid"], c["port"], c.get("start_ticks")).status == "ours"
+    if as_json:
+        click.echo(json.dumps(state, indent=2))
+        return
+    if all(c.get("deployment") for c in state["chains"]):
+        click.echo(describe(state))
+    for c in state["chains"]:
+        click.echo(f"{c['name']}: anvil PID {c['pid']} {'running' if c['running'] else 'NOT running'}")

@@ -1,0 +1,255 @@
+"""`devnet up` / `devnet down`: N anvil chains with everything deployed and seeded, a loadable
+`<dir>/chains.toml` for them and a `<dir>/devnet.json` recording PIDs, ports, addresses and logs.
+
+Up is all-or-nothing: if any step fails, the anvils it started are stopped and no state is left.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import logging
+import os
+import socket
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+from web3 import Web3
+
+from relayer.config import DEFAULT_PASSWORD_ENV, RelayerConfig, load_config
+from relayer.devnet.anvil import AnvilProcess, start_anvil, stop_pid
+from relayer.devnet.deploy import ChainDeployment, deploy_chain
+from relayer.devnet.keys import devnet_password, ensure_operator_keys
+from relayer.devnet.state import (
+    STATE_VERSION,
+    identify_anvil,
+    process_start_ticks,
+    read_state,
+    state_path,
+    write_state,
+)
+from relayer.errors import ChainError, ConfigError
+from relayer.tools import anvil_binary
+
+log = logging.getLogger(__name__)
+
+FIRST_CHAIN_ID = 31337
+DEFAULT_BASE_PORT = 8545
+DEFAULT_DIR = Path(".devnet")
+N_OPERATORS = 3
+QUORUM = 2
+MAX_CHAINS = 16
+CONFIG_FILE = "chains.toml"
+
+
+def chain_name(index: int) -> str:
+    return f"devnet-{index}"
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+@dataclass(frozen=True)
+class StopResult:
+    name: str
+    pid: int
+    outcome: str  # "stopped" | "already stopped" | "refused: ..."
+
+
+def devnet_up(
+    n_chains: int,
+    devnet_dir: Path = DEFAULT_DIR,
+    base_port: int | None = None,
+    fork_urls: Sequence[str | None] | None = None,
+    verifier_addresses: Sequence[str | None] | None = None,
+    env: Mapping[str, str] | None = None,
+    progress: Callable[[str], None] = lambda msg: None,
+) -> dict[str, Any]:
+    """Start, deploy, seed and record a devnet; returns the state written to devnet.json.
+
+    `verifier_addresses` (one per chain) is the hook for the Groth16 verifier: until it is
+    passed, feeds are deployed with address(0) and reject every submission.
+    """
+    env = os.environ if env is None else env
+    if not 1 <= n_chains <= MAX_CHAINS:
+        raise ConfigError(f"--chains must be between 1 and {MAX_CHAINS}, got {n_chains}")
+    fork_list = list(fork_urls or [])
+    if fork_list and len(fork_list) != n_chains:
+        raise ConfigError(f"give --fork-url once per chain ({n_chains}), or not at all; got {len(fork_list)} "
+                          "(use 'none' for a chain that should not fork)")
+    forks: list[str | None] = [None if (u is None or u.lower() in ("", "none")) else u for u in fork_list] or [None] * n_chains
+    verifiers = list(verifier_addresses or [None] * n_chains)
+    if len(verifiers) != n_chains:
+        raise ConfigError(f"verifier_addresses needs one entry per chain ({n_chains}), got {len(verifiers)}")
+
+    devnet_dir = Path(devnet_dir).resolve()
+    devnet_dir.mkdir(parents=True, exist_ok=True)
+    _refuse_if_running(devnet_dir)
+
+    base = DEFAULT_BASE_PORT if base_port is None else base_port
+    ports = [base + i for i in range(n_chains)]
+    if ports[0] < 1024 or ports[-1] > 65535:
+        raise ConfigError(f"ports {ports[0]}..{ports[-1]} are outside 1024..65535; pick another --base-port")
+    busy = [p for p in ports if not _port_free(p)]
+    if busy:
+        raise ChainError(f"port(s) {', '.join(map(str, busy))} on 127.0.0.1 are in use; pick another --base-port "
+                         f"(the devnet needs {n_chains} consecutive free ports)")
+
+    password, default_password = devnet_password(env)
+    progress("creating operator keystores" if not (devnet_dir / "keys").exists() else "opening operator keystores")
+    keys = ensure_operator_keys(devnet_dir / "keys", N_OPERATORS, password)
+    operators = [k.address for k in keys]
+
+    state: dict[str, Any] = {
+        "version": STATE_VERSION,
+        "created_at": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        "dir": str(devnet_dir),
+        "anvil_binary": str(anvil_binary()),
+        "config": str(devnet_dir / CONFIG_FILE),
+        "operators": [{"address": k.address, "keystore": str(k.path)} for k in keys],
+        "quorum": QUORUM,
+        "password_env": DEFAULT_PASSWORD_ENV,
+        "default_dev_password": default_password,
+        "chains": [],
+    }
+    started: list[AnvilProcess] = []
+    try:
+        for i in range(n_chains):
+            chain_id = FIRST_CHAIN_ID + i
+            progress(f"starting anvil chain {chain_id} on port {ports[i]}" + (f" (fork of {forks[i]})" if forks[i] else ""))
+            proc = start_anvil(chain_id, port=ports[i], log_dir=devnet_dir / "logs", fork_url=forks[i],
+                               detach=True, startup_timeout=120.0 if forks[i] else 30.0)
+            started.append(proc)
+            state["chains"].append({
+                "name": chain_name(i), "chain_id": chain_id, "port": proc.port, "rpc_url": proc.rpc_url,
+                "pid": proc.pid, "start_ticks": process_start_ticks(proc.pid), "log_path": str(proc.log_path),
+                "fork_url": forks[i], "deployment": None,
+            })
+            # recorded before deploying: if this process dies now, `devnet down` still finds the PID
+            write_state(devnet_dir, state)
+        for i, proc in enumerate(started):
+            progress(f"deploying and seeding contracts on chain {proc.chain_id}")
+            w3 = Web3(Web3.HTTPProvider(proc.rpc_url, request_kwargs={"timeout": 60}))
+            dep = deploy_chain(w3, i, operators, QUORUM, verifier_address=verifiers[i])
+            state["chains"][i]["deployment"] = dep.to_json()
+            write_state(devnet_dir, state)
+        config_path = write_devnet_config(devnet_dir, state)
+        # the file we hand to users must load; check it here rather than at their first `relayer run`
+        load_config(config_path, env={}).check_keystores()
+    except BaseException:
+        # all-or-nothing, also on Ctrl-C: leave no anvil and no state behind
+        for proc in started:
+            proc.stop()
+        state_path(devnet_dir).unlink(missing_ok=True)
+        (devnet_dir / CONFIG_FILE).unlink(missing_ok=True)
+        raise
+    return state
+
+
+def _refuse_if_running(devnet_dir: Path) -> None:
+    state = read_state(devnet_dir)
+    if state is None:
+        return
+    live = [c for c in state["chains"]
+            if identify_anvil(int(c["pid"]), int(c["port"]), c.get("start_ticks")).status == "ours"]
+    if live:
+        raise ConfigError(f"a devnet is already running from {devnet_dir} (anvil PIDs "
+                          f"{', '.join(str(c['pid']) for c in live)}); run `relayer devnet down --dir {devnet_dir}` first")
+    log.warning("%s: replacing the state of a devnet whose anvils are gone", state_path(devnet_dir))
+    state_path(devnet_dir).unlink(missing_ok=True)
+
+
+def write_devnet_config(devnet_dir: Path, state: dict[str, Any]) -> Path:
+    """Write `<dir>/chains.toml` for the devnet's chains (loadable by relayer.config.load_config)."""
+    chains = []
+    for c in state["chains"]:
+        dep = c["deployment"]
+        chains.append({
+            "name": c["name"],
+            "chain_id": c["chain_id"],
+            "rpc": [c["rpc_url"]],
+            # anvil mines each transaction at once and never reorgs: nothing to wait for
+            "confirmations": 0,
+            "vault": dep["contracts"]["vault"],
+            "feed": dep["contracts"]["feed"],
+            "gas": {"max_fee_gwei": 100, "priority_fee_gwei": 1},
+            "assets": [
+                {"symbol": a["symbol"], "token": a["token"], "price_feed": a["price_feed"],
+                 "decimals": a["decimals"], "haircut_bps": a["haircut_bps"]}
+                for a in dep["assets"]
+            ],
+        })
+    doc = {
+        "relayer": {
+            "database_url": f"sqlite:///{devnet_dir / 'relayer.db'}",
+            "round_interval_s": 10,
+            "heartbeat_s": 300,
+            "deviation_bps": 50,
+            "prover": "auto",
+            "keys": [str(Path(o["keystore"]).relative_to(devnet_dir)) for o in state["operators"]],
+            "quorum": state["quorum"],
+            "password_env": state["password_env"],
+        },
+        "chains": chains,
+    }
+    header = (
+        "# Written by `relayer devnet up` for the local anvil chains recorded in devnet.json.\n"
+        "# Keystore paths are relative to this file; their password is read from $"
+        f"{state['password_env']}"
+        + (" (unset: the documented devnet default password)" if state.get("default_dev_password") else "")
+        + ".\n# Regenerated by every `devnet up`; edit the repository's chains.toml for real chains.\n\n"
+    )
+    path = devnet_dir / CONFIG_FILE
+    path.write_text(header + tomli_w.dumps(doc))
+    return path
+
+
+def devnet_down(devnet_dir: Path = DEFAULT_DIR) -> list[StopResult] | None:
+    """Stop exactly the recorded anvil PIDs; None when no devnet is recorded in `devnet_dir`.
+
+    A PID that is no longer our anvil (dead, or reused by another process) is not signalled.
+    The state file and the generated chains.toml are removed; logs and keystores stay.
+    """
+    devnet_dir = Path(devnet_dir).resolve()
+    state = read_state(devnet_dir)
+    if state is None:
+        return None
+    results: list[StopResult] = []
+    for c in state["chains"]:
+        pid, port = int(c["pid"]), int(c["port"])
+        ident = identify_anvil(pid, port, c.get("start_ticks"))
+        if ident.status == "ours":
+            stop_pid(pid)
+            if identify_anvil(pid, port, c.get("start_ticks")).status == "ours":
+                raise ChainError(f"anvil PID {pid} ({c['name']}) did not stop; state kept in {state_path(devnet_dir)}")
+            results.append(StopResult(c["name"], pid, "stopped"))
+        elif ident.status == "dead":
+            results.append(StopResult(c["name"], pid, "already stopped"))
+        else:
+            results.append(StopResult(c["name"], pid, f"refused: {ident.detail}; not signalled"))
+    state_path(devnet_dir).unlink(missing_ok=True)
+    (devnet_dir / CONFIG_FILE).unlink(missing_ok=True)
+    return results
+
+
+def load_devnet_config(devnet_dir: Path = DEFAULT_DIR) -> RelayerConfig:
+    """The devnet's chains.toml as a typed config."""
+    return load_config(Path(devnet_dir) / CONFIG_FILE, env={})
+
+
+def deployments(state: dict[str, Any]) -> list[dict[str, Any]]:
+    """The per-chain deployment records of a devnet state (for tables and tests)."""
+    return [c["deployment"] for c in state["chains"]]
+
+
+__all__ = ["ChainDeployment", "StopResult", "chain_name", "deployments", "devnet_down", "devnet_up",
+           "load_devnet_config", "write_devnet_config"]

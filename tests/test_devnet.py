@@ -1,0 +1,337 @@
+"""`relayer devnet up|down` on real anvil processes: what is deployed answers, `down` stops exactly
+the recorded PIDs (and nothing else), up is all-or-nothing, --fork-url and --foreground work."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from eth_account import Account
+from web3 import Web3
+
+from contract_helpers import expect_revert
+from relayer.attest.eip712 import Attestation, ChainEntry, attestation_digest
+from relayer.config import load_config
+from relayer.devnet.anvil import pid_alive, start_anvil
+from relayer.devnet.deploy import ZERO_ADDRESS, contract
+from relayer.devnet.keys import DEV_KEYSTORE_PASSWORD, ensure_operator_keys
+from relayer.devnet.manager import _port_free, devnet_down, devnet_up
+from relayer.devnet.state import identify_anvil, process_cmdline, read_state
+from relayer.errors import ChainError, ConfigError
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+RELAYER = [sys.executable, "-m", "relayer.cli.main"]
+
+
+def free_base_port(n: int) -> int:
+    """A base port with n consecutive free ports (other test runs share this machine)."""
+    for _ in range(200):
+        base = random.randrange(20_000, 60_000)
+        if all(_port_free(base + i) for i in range(n)):
+            return base
+    raise RuntimeError("no free port range")
+
+
+def cli(*args: str, env: dict[str, str] | None = None, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    # the tests open the keystores with the documented dev password: do not inherit another one
+    full_env = {k: v for k, v in os.environ.items() if k != "RELAYER_KEYSTORE_PASSWORD"} | (env or {})
+    return subprocess.run([*RELAYER, *args], capture_output=True, text=True, timeout=timeout, cwd=REPO_ROOT, env=full_env)
+
+
+def w3_for(url: str) -> Web3:
+    return Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": 30}))
+
+
+# --- no anvil needed ---------------------------------------------------------------------------
+
+
+def test_operator_keystores_created_reused_and_password_checked(tmp_path):
+    keys = ensure_operator_keys(tmp_path / "keys", 3, "pw-1")
+    assert len({k.address for k in keys}) == 3
+    for k in keys:
+        assert stat.S_IMODE(k.path.stat().st_mode) == 0o600
+        assert Account.from_key(Account.decrypt(json.loads(k.path.read_text()), "pw-1")).address == k.address
+    again = ensure_operator_keys(tmp_path / "keys", 3, "pw-1")
+    assert [k.address for k in again] == [k.address for k in keys]  # same signers after a restart
+    with pytest.raises(ConfigError, match="does not open with the password"):
+        ensure_operator_keys(tmp_path / "keys", 3, "wrong")
+    (tmp_path / "keys" / "operator-2.json").write_text("{not json")
+    with pytest.raises(ConfigError, match="not a readable keystore"):
+        ensure_operator_keys(tmp_path / "keys", 3, "pw-1")
+
+
+def test_identify_refuses_non_anvil_and_reports_dead():
+    me = identify_anvil(os.getpid(), 8545, None)
+    assert me.status == "foreign" and "not anvil" in me.detail
+    p = subprocess.Popen(["sleep", "0"])
+    p.wait()
+    assert identify_anvil(p.pid, 8545, None).status == "dead"
+
+
+def test_up_rejects_bad_arguments_before_starting_anything(tmp_path):
+    with pytest.raises(ConfigError, match="once per chain"):
+        devnet_up(2, tmp_path, base_port=free_base_port(2), fork_urls=["http://127.0.0.1:1"])
+    with pytest.raises(ConfigError, match="between 1 and"):
+        devnet_up(0, tmp_path)
+    assert read_state(tmp_path) is None and not (tmp_path / "keys").exists()
+    r = cli("devnet", "up", "--chains", "2", "--fork-url", "http://x", "--base-port", str(free_base_port(2)),
+            "--dir", str(tmp_path))
+    assert r.returncode == 2 and "once per chain" in r.stderr, r.stderr
+
+
+def test_down_without_state_is_a_no_op(tmp_path):
+    assert devnet_down(tmp_path) is None
+    r = cli("devnet", "down", "--dir", str(tmp_path))
+    assert r.returncode == 0 and "nothing to stop" in r.stdout
+
+
+def test_down_rejects_corrupt_state(tmp_path):
+    (tmp_path / "devnet.json").write_text("{")
+    with pytest.raises(ConfigError, match="unreadable devnet state"):
+        devnet_down(tmp_path)
+
+
+# --- on anvil ------------------------------------------------------------------------------------
+
+
+@pytest.mark.anvil
+def test_up_three_chains_deploys_seeds_and_down_stops_exactly_them(tmp_path):
+    base = free_base_port(3)
+    devdir = tmp_path / "net"
+    r = cli("devnet", "up", "--chains", "3", "--base-port", str(base), "--dir", str(devdir))
+    assert r.returncode == 0, r.stderr
+    # the table names every chain and contract
+    for word in ("devnet-0", "devnet-2", "CollateralVault", "SolvencyFeed", "LendingGuard", "USDC", "WETH", "fails closed"):
+        assert word in r.stdout, word
+    state = json.loads((devdir / "devnet.json").read_text())
+    chains = state["chains"]
+    assert [c["chain_id"] for c in chains] == [31337, 31338, 31339]
+    assert [c["port"] for c in chains] == [base, base + 1, base + 2]
+    pids = [c["pid"] for c in chains]
+    try:
+        # `up` has exited: the anvils outlived it, and the PIDs are the anvil binaries themselves
+        for c in chains:
+            assert identify_anvil(c["pid"], c["port"], c["start_ticks"]).status == "ours"
+            argv = process_cmdline(c["pid"])
+            assert argv is not None and Path(argv[0]).name == "anvil" and str(c["chain_id"]) in argv
+            assert Path(c["log_path"]).is_file() and Path(c["log_path"]).parent == devdir / "logs"
+
+        operators = [o["address"] for o in state["operators"]]
+        keystores = [Path(o["keystore"]) for o in state["operators"]]
+        assert len(set(operators)) == 3 and state["quorum"] == 2
+        # keystores open with the documented dev password and hold the feed's signers
+        assert [Account.from_key(Account.decrypt(json.loads(p.read_text()), DEV_KEYSTORE_PASSWORD)).address
+                for p in keystores] == operators
+
+        cfg = load_config(devdir / "chains.toml", env={})
+        cfg.check_keystores()
+        assert [c.chain_id for c in cfg.chains] == [31337, 31338, 31339]
+        assert cfg.relayer.quorum == 2 and [str(k) for k in cfg.relayer.keys] == [str(p) for p in keystores]
+
+        for c, cc in zip(chains, cfg.chains):
+            dep = c["deployment"]
+            w3 = w3_for(c["rpc_url"])
+            assert w3.eth.chain_id == c["chain_id"]
+            assert cc.rpc == (c["rpc_url"],) and cc.vault == dep["contracts"]["vault"] and cc.feed == dep["contracts"]["feed"]
+            for name in ("vault", "feed", "guard"):
+                assert len(w3.eth.get_code(dep["contracts"][name])) > 0, name
+            vault = contract(w3, "CollateralVault", dep["contracts"]["vault"])
+            assert [a["symbol"] for a in dep["assets"]] == ["USDC", "WETH"]
+            for a, ca in zip(dep["assets"], cc.assets):
+                assert (ca.token, ca.price_feed, ca.decimals, ca.haircut_bps) == (a["token"], a["price_feed"], a["decimals"], a["haircut_bps"])
+                token = contract(w3, "TestERC20", a["token"])
+                assert token.functions.decimals().call() == a["decimals"]
+                assert token.functions.symbol().call() == a["symbol"]
+                deposits = {k: int(v) for k, v in a["deposits"].items()}
+                assert len(deposits) >= 3  # several dev accounts deposited
+                # the vault holds exactly the seeded deposits, per account and in total
+                assert vault.functions.holdings(a["token"]).call() == sum(deposits.values()) == int(a["total_deposited"])
+                assert token.functions.balanceOf(vault.address).call() == sum(deposits.values())
+                for acct, amount in deposits.items():
+                    assert vault.functions.balanceOf(acct, a["token"]).call() == amount
+                agg = contract(w3, "PriceAggregator", a["price_feed"])
+                assert agg.functions.decimals().call() == 8
+                _, answer, _, updated, _ = agg.functions.latestRoundData().call()
+                assert answer == a["price_e8"] > 0 and updated > 0
+            assert sorted(vault.functions.assets().call()) == sorted(a["token"] for a in dep["assets"])
+
+            feed = contract(w3, "SolvencyFeed", dep["contracts"]["feed"])
+            assert feed.functions.signers().call() == operators
+            assert feed.functions.threshold().call() == 2
+            for op in operators:  # operators can pay for their submissions
+                assert w3.eth.get_balance(op) >= 10**18
+            # fail closed: no verifier, no round, nothing solvent, the guard refuses
+            assert feed.functions.verifier().call() == ZERO_ADDRESS == dep["contracts"]["verifier"]
+            assert feed.functions.isSolvent(3600).call() is False
+            assert feed.functions.latestRoundData().call() == [0, 0, 0, 0, 0]
+            guard = contract(w3, "LendingGuard", dep["contracts"]["guard"])
+            assert guard.functions.feed().call() == feed.address
+            assert feed.functions.subscribers().call() == [guard.address]
+            expect_revert(guard.functions.checkFeed(), "FeedIncomplete")
+            expect_revert(guard.functions.borrow(1), "FeedIncomplete", {"from": w3.eth.accounts[5]})
+            # even a well-formed attestation signed by a quorum of the operators is rejected
+            blk = w3.eth.get_block("latest")
+            entry = ChainEntry(c["chain_id"], blk["number"], bytes(blk["hash"]), 10**12, 10**11, 10**10, 0, 0,
+                               b"\1" * 32, b"\2" * 32, b"\3" * 32)
+            att = Attestation.build(1, blk["timestamp"], feed.functions.signerSetVersion().call(), [entry], b"bundle")
+            digest = attestation_digest(att, c["chain_id"], feed.address)
+            assert feed.functions.hashAttestation(att.as_tuple()).call() == digest
+            sigs = []
+            for p in keystores[:2]:
+                key = Account.decrypt(json.loads(p.read_text()), DEV_KEYSTORE_PASSWORD)
+                sigs.append(bytes(Account.unsafe_sign_hash(digest, key).signature))
+            expect_revert(feed.functions.submit(att.as_tuple(), sigs, b"bundle"), "VerifierNotSet")
+
+        # a second `up` on the same folder refuses instead of starting a second set
+        again = cli("devnet", "up", "--chains", "3", "--base-port", str(free_base_port(3)), "--dir", str(devdir))
+        assert again.returncode == 2 and "already running" in again.stderr
+    finally:
+        down = cli("devnet", "down", "--dir", str(devdir))
+    assert down.returncode == 0, down.stderr
+    assert down.stdout.count("stopped") == 3
+    for pid in pids:
+        assert not pid_alive(pid)
+    assert not (devdir / "devnet.json").exists() and not (devdir / "chains.toml").exists()
+    assert all(_port_free(base + i) for i in range(3))
+    # keystores stay, so the next devnet keeps its signers
+    assert all(Path(o["keystore"]).exists() for o in state["operators"])
+
+
+@pytest.mark.anvil
+def test_down_on_stale_state_and_foreign_pids(tmp_path, fresh_anvil):
+    base = free_base_port(2)
+    state = devnet_up(2, tmp_path, base_port=base)
+    dead, reused = state["chains"]
+    try:
+        # chain 0 crashed on its own
+        os.kill(dead["pid"], signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while pid_alive(dead["pid"]) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        # chain 1's PID now "belongs" to other processes: a sleep, then an anvil on another port
+        sleeper = subprocess.Popen(["sleep", "60"])
+        recorded = json.loads((tmp_path / "devnet.json").read_text())
+        recorded["chains"][1] = {**reused, "pid": sleeper.pid, "start_ticks": None}
+        recorded["chains"].append({**reused, "name": "devnet-x", "pid": fresh_anvil.pid, "start_ticks": None})
+        (tmp_path / "devnet.json").write_text(json.dumps(recorded))
+        # a new `up` sees no live devnet anvil, but must not touch the foreign PIDs either
+        results = devnet_down(tmp_path)
+        assert results is not None
+        outcomes = {r.name: r.outcome for r in results}
+        assert outcomes["devnet-0"] == "already stopped"
+        assert outcomes["devnet-1"].startswith("refused") and "not anvil" in outcomes["devnet-1"]
+        assert outcomes["devnet-x"].startswith("refused") and "port" in outcomes["devnet-x"]
+        assert sleeper.poll() is None, "down killed a process that is not an anvil"
+        assert fresh_anvil.is_alive(), "down killed an anvil on another port"
+        assert not (tmp_path / "devnet.json").exists()
+        sleeper.kill()
+        sleeper.wait()
+    finally:
+        # the real chain 1 anvil was hidden from `down` above; stop it by its own PID
+        os.kill(reused["pid"], signal.SIGTERM)
+
+
+@pytest.mark.anvil
+def test_up_is_all_or_nothing(tmp_path):
+    base = free_base_port(2)
+    # a verifier "address" without code makes the second chain's feed deployment revert
+    with pytest.raises(ChainError, match="SolvencyFeed"):
+        devnet_up(2, tmp_path, base_port=base, verifier_addresses=[None, "0x" + "11" * 20])
+    assert read_state(tmp_path) is None and not (tmp_path / "chains.toml").exists()
+    deadline = time.monotonic() + 10
+    while not all(_port_free(base + i) for i in range(2)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert all(_port_free(base + i) for i in range(2)), "an anvil of the failed up is still listening"
+    # a busy port is reported before anything starts
+    blocker = start_anvil(31999, port=base + 1, log_dir=tmp_path / "blocker")
+    try:
+        with pytest.raises(ChainError, match=f"{base + 1}.*in use"):
+            devnet_up(2, tmp_path, base_port=base)
+        assert read_state(tmp_path) is None and _port_free(base)
+    finally:
+        blocker.stop()
+
+
+@pytest.mark.anvil
+def test_fork_url_passthrough(tmp_path, fresh_anvil):
+    # mark the source chain so that the fork can be recognised
+    src = w3_for(fresh_anvil.rpc_url)
+    marker = "0x" + "42" * 20
+    src.provider.make_request("anvil_setCode", [marker, "0x6001600101"])
+    src.provider.make_request("anvil_mine", ["0x7"])
+    src_block = src.eth.block_number
+    base = free_base_port(2)
+    r = cli("devnet", "up", "--chains", "2", "--base-port", str(base), "--dir", str(tmp_path),
+            "--fork-url", fresh_anvil.rpc_url, "--fork-url", "none", "--json")
+    try:
+        assert r.returncode == 0, r.stderr
+        state = json.loads(r.stdout)
+        forked, plain = state["chains"]
+        assert forked["fork_url"] == fresh_anvil.rpc_url and plain["fork_url"] is None
+        assert "--fork-url" in process_cmdline(forked["pid"]) and "--fork-url" not in process_cmdline(plain["pid"])
+        fw3, pw3 = w3_for(forked["rpc_url"]), w3_for(plain["rpc_url"])
+        assert fw3.eth.chain_id == 31337 and pw3.eth.chain_id == 31338
+        # the fork carries the source's state and history; the plain chain does not
+        assert fw3.eth.get_code(marker).hex().removeprefix("0x") == "6001600101"
+        assert pw3.eth.get_code(marker) == b""
+        assert fw3.eth.block_number > src_block
+        # and the devnet deployed on top of the fork
+        dep = forked["deployment"]
+        assert contract(fw3, "CollateralVault", dep["contracts"]["vault"]).functions.holdings(
+            dep["assets"][0]["token"]).call() == int(dep["assets"][0]["total_deposited"])
+        # the source chain itself is untouched by what was deployed on its fork
+        assert src.eth.get_code(dep["contracts"]["vault"]) == b""
+    finally:
+        d = cli("devnet", "down", "--dir", str(tmp_path))
+    assert d.returncode == 0 and d.stdout.count("stopped") == 2
+    assert fresh_anvil.is_alive()
+
+
+def _wait_for_state(devdir: Path, proc: subprocess.Popen[str], timeout: float = 120) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        st = read_state(devdir) if (devdir / "devnet.json").exists() else None
+        if st and (devdir / "chains.toml").exists() and all(c["deployment"] for c in st["chains"]):
+            return st
+        assert proc.poll() is None, proc.communicate()
+        time.sleep(0.1)
+    raise AssertionError("devnet did not come up")
+
+
+@pytest.mark.anvil
+@pytest.mark.parametrize("how", ["sigterm", "demo-ctrl-c"])
+def test_foreground_tears_down_on_signal(tmp_path, how):
+    base = free_base_port(1)
+    devdir = tmp_path / "fg"
+    if how == "sigterm":
+        cmd = [*RELAYER, "devnet", "up", "--chains", "1", "--foreground", "--base-port", str(base), "--dir", str(devdir)]
+        sig = signal.SIGTERM
+    else:
+        # the README's main-job command; extra arguments pass through to `devnet up`
+        cmd = [str(REPO_ROOT / "scripts" / "demo"), "--chains", "1", "--base-port", str(base), "--dir", str(devdir)]
+        sig = signal.SIGINT
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO_ROOT)
+    try:
+        st = _wait_for_state(devdir, proc)
+        pid = st["chains"][0]["pid"]
+        assert identify_anvil(pid, base, st["chains"][0]["start_ticks"]).status == "ours"
+        time.sleep(0.5)
+        assert proc.poll() is None  # still in the foreground
+        proc.send_signal(sig)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            devnet_down(devdir)
+    assert proc.returncode == 0, err
+    assert "stopped" in out and "SolvencyFeed" in out
+    assert not pid_alive(pid)
+    assert read_state(devdir) is None

@@ -6,7 +6,8 @@ inside the iden3 container with magic "r1cs", all little-endian, field elements 
     section 1 header:      fs u32, prime (fs bytes), nWires u32, nPubOut u32, nPubIn u32, nPrvIn u32,
                            nLabels u64, mConstraints u32
     section 2 constraints: per constraint, A then B then C, each: nTerms u32, then nTerms x
-                           (wireId u32, coefficient fs bytes), wire ids ascending
+                           (wireId u32, coefficient fs bytes); the spec asks for ascending ids,
+                           circom 2 does not always sort them, so readers accept any order
     section 3 wire->label: nWires x u64 (label id of each wire; wire 0 -> label 0)
     sections 4, 5:         custom gates (PLONK only): an R1CS cannot carry them, so we reject them.
 """
@@ -112,18 +113,19 @@ def _parse_constraints(buf: memoryview, m: int, n8: int, prime: int, n_wires: in
             if end > size:
                 raise FormatError(f"{name}: constraints section truncated in constraint {ci} ({part}: {nt} terms)")
             lc: LinearCombination = {}
-            prev = -1
+            seen: set[int] = set()
             for p in range(pos, end, step):
                 (wire,) = unpack_u32(data, p)
                 coef = from_bytes(data[p + 4 : p + step], "little")
                 if wire >= n_wires:
                     raise FormatError(f"{name}: constraint {ci} ({part}) uses wire {wire}, circuit has {n_wires}")
-                if wire <= prev:
-                    # the format requires ascending ids; a repeat would silently drop a term
-                    raise FormatError(f"{name}: constraint {ci} ({part}) wire ids are not strictly ascending")
+                if wire in seen:
+                    # the spec asks for ascending ids but circom itself does not always sort them;
+                    # a repeated id, though, would silently drop a term
+                    raise FormatError(f"{name}: constraint {ci} ({part}) lists wire {wire} twice")
                 if coef >= prime:
                     raise FormatError(f"{name}: constraint {ci} ({part}) coefficient is not reduced mod the prime")
-                prev = wire
+                seen.add(wire)
                 if coef:
                     lc[wire] = coef
             pos = end

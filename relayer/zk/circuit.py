@@ -82,7 +82,8 @@ class LinearCombination:
     __rmul__ = __mul__
 
     def is_constant(self) -> bool:
-        return all(k == ONE_ID for k in self.terms)
+        t = self.terms
+        return not t or (len(t) == 1 and ONE_ID in t)
 
     def constant_value(self) -> int:
         return self.terms.get(ONE_ID, 0)

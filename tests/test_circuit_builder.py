@@ -187,3 +187,14 @@ def test_bench_circuit_has_exact_size_and_valid_witness(k: int) -> None:
 def test_bench_circuit_rejects_tiny_size() -> None:
     with pytest.raises(CircuitError):
         make_bench_circuit(1)
+
+
+def test_unconstrained_signals_are_reported() -> None:
+    c = Circuit()
+    a = c.private_input("a")
+    c.private_input("forgotten")
+    c.signal("floating", lambda ev: 1)
+    c.mul(a, a, name="sq")
+    assert c.unconstrained_signals() == ["forgotten", "floating"]
+    bench, _ = make_bench_circuit(200)
+    assert bench.unconstrained_signals() == []

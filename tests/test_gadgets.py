@@ -37,6 +37,8 @@ def rejected(c: Circuit, inputs: Mapping[str, object], overrides: Mapping[Signal
 def accepted(c: Circuit, inputs: Mapping[str, object], overrides: Mapping[Signal | str, int] | None = None) -> list[int]:
     w = c.witness(inputs, overrides=overrides)
     c.check(w)
+    # every signal of a gadget is pinned by some constraint
+    assert c.unconstrained_signals() == []
     return w
 
 

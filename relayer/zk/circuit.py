@@ -280,6 +280,16 @@ class Circuit:
     def signal_names(self) -> list[str]:
         return list(self._names)
 
+    def unconstrained_signals(self) -> list[str]:
+        """Names of signals (inputs included) that appear in no constraint: almost always a bug,
+        since the prover may then set them freely. Circuit tests should assert this is empty."""
+        used: set[int] = set()
+        for con in self._constraints:
+            used.update(con.a)
+            used.update(con.b)
+            used.update(con.c)
+        return [n for i, n in enumerate(self._names) if i != ONE_ID and i not in used]
+
     # ---- compile -------------------------------------------------------------------------
     def _permutation(self) -> list[int]:
         """perm[local id] = wire index in circom order."""
@@ -444,4 +454,5 @@ def fr_inv(x: int) -> int:
     return pow(x, R - 2, R) if x % R else 0
 
 
-__all__ = ["Circuit", "CircuitError", "LinearCombination", "Signal", "Operand", "as_lc", "fr_inv", "ONE_ID"]
+__all__ = ["Circuit", "CircuitError", "LinearCombination", "Signal", "Operand", "Hint", "Evaluator", "as_lc", "fr_inv",
+           "ONE_ID"]

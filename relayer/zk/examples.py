@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from relayer.zk.circuit import Circuit, CircuitError, LinearCombination, Signal
+from relayer.zk.circuit import Circuit, CircuitError, Hint, LinearCombination, Signal
 from relayer.zk.field import R
 from relayer.zk.gadgets.bits import assert_bool
 
@@ -65,7 +65,7 @@ def make_bench_circuit(n_constraints: int, seed: int = 1) -> BenchCircuit:
     return BenchCircuit(c, {"a": vals[0], "b": vals[1], "x": vals[2], "y": vals[3]})
 
 
-def _bit_hint(z: LinearCombination, i: int):  # type: ignore[no-untyped-def]
+def _bit_hint(z: LinearCombination, i: int) -> Hint:
     return lambda ev: (ev(z) >> i) & 1
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from relayer.zk.circuit import Circuit, CircuitError, LinearCombination, Operand, Signal, as_lc
+from relayer.zk.circuit import Circuit, CircuitError, Hint, LinearCombination, Operand, Signal, as_lc
 from relayer.zk.field import R
 
 MAX_BITS = 253  # 2^253 < r < 2^254: up to 253 bits a bit sum never reaches r
@@ -35,7 +35,7 @@ def num2bits(c: Circuit, x: Operand, n: int, name: str | None = None) -> list[Si
     return bits
 
 
-def _bit_hint(lx: LinearCombination, i: int):  # type: ignore[no-untyped-def]
+def _bit_hint(lx: LinearCombination, i: int) -> Hint:
     return lambda ev: (ev(lx) >> i) & 1
 
 

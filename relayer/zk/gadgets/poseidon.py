@@ -15,7 +15,7 @@ from relayer.zk.field import R
 from relayer.zk.poseidon import MAX_INPUTS, params
 
 
-def _mix(row: Sequence[int], state: Sequence[LinearCombination], const: Sequence[int] | None = None) -> LinearCombination:
+def _mix(row: Sequence[int], state: Sequence[LinearCombination]) -> LinearCombination:
     """sum_j row[j] * state[j] in one pass (much faster than chained LC additions)."""
     acc: dict[int, int] = {}
     for mij, s in zip(row, state):
@@ -56,7 +56,10 @@ def poseidon_hash(c: Circuit, inputs: Sequence[Operand], name: str | None = None
                 for i in range(1, t):
                     if len(state[i].terms) > limit:
                         state[i] = c.materialize(state[i], name=f"r{r}.m{i}")
-        out = c.materialize(state[0], name="out") if not isinstance(state[0], Signal) else state[0]
+        # always a fresh signal (never an S-box output of the last round), so callers and tests
+        # can name "<scope>.out"
+        out = c.signal("out", lambda ev, s0=state[0]: ev(s0))
+        c.constrain(state[0], 1, out, name="out:eq")
     return out
 
 

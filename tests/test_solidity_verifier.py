@@ -432,3 +432,85 @@ def test_measure_verifier_gas(w3: Web3) -> None:
         step = batch[n] - batch[n - 1]
         assert 34_000 + 2 * 6_000 < step < 34_000 + 2 * 6_000 + 30_000, (n, step)
     assert set(g["verify_bundle_gas"]) == {1, 2, 3, 4}
+
+
+# ---------------------------------------------------------------- real proofs from snarkjs
+
+VECTORS = __import__("pathlib").Path(__file__).parent / "vectors" / "groth16_snarkjs.json"
+
+
+def _g1_json(v: list[str]) -> Any:
+    x, y, z = (int(s) for s in v)
+    assert z == 1 or (x, y, z) == (0, 1, 0)
+    return None if z == 0 else (x, y)
+
+
+def _g2_json(v: list[list[str]]) -> Any:
+    # snarkjs JSON: [[x.c0, x.c1], [y.c0, y.c1], [z.c0, z.c1]] (c0 first, unlike EIP-197)
+    (x0, x1), (y0, y1), z = ([int(s) for s in pair] for pair in v)
+    assert z == [1, 0]
+    return ((x0, x1), (y0, y1))
+
+
+@pytest.fixture(scope="module")
+def snarkjs_vectors() -> dict[str, Any]:
+    import json
+
+    doc = json.loads(VECTORS.read_text())
+    k = doc["verification_key"]
+    vk = VerifyingKey(
+        _g1_json(k["vk_alpha_1"]), _g2_json(k["vk_beta_2"]), _g2_json(k["vk_gamma_2"]), _g2_json(k["vk_delta_2"]),
+        tuple(_g1_json(p) for p in k["IC"]),
+    )
+    assert vk.n_public == int(k["nPublic"])
+    cases = [
+        ([int(s) for s in c["public"]],
+         Proof(_g1_json(c["proof"]["pi_a"]), _g2_json(c["proof"]["pi_b"]), _g1_json(c["proof"]["pi_c"])))
+        for c in doc["cases"]
+    ]
+    return {"vk": vk, "cases": cases}
+
+
+@pytest.fixture(scope="module")
+def snarkjs_verifier(w3: Web3, snarkjs_vectors: dict[str, Any]) -> Any:
+    return S.verifier_contract(w3, S.deploy_verifier(w3, snarkjs_vectors["vk"]))
+
+
+def test_snarkjs_proofs_verify_on_chain(snarkjs_verifier: Any, snarkjs_vectors: dict[str, Any]) -> None:
+    cases = snarkjs_vectors["cases"]
+    for pub, proof in cases:
+        assert _single(snarkjs_verifier, proof, pub) is True
+    for n in range(1, len(cases) + 1):
+        assert _batch(snarkjs_verifier, [p for _, p in cases[:n]], [x for x, _ in cases[:n]]) is True
+    flat = S.flatten_inputs([x for x, _ in cases], 3)
+    assert snarkjs_verifier.functions.verifyBundle(flat, len(cases), S.encode_bundle([p for _, p in cases])).call()
+
+
+def test_snarkjs_proofs_rejected_for_other_statements(snarkjs_verifier: Any, snarkjs_vectors: dict[str, Any]) -> None:
+    cases = snarkjs_vectors["cases"]
+    (pub0, p0), (pub1, p1) = cases[0], cases[1]
+    assert _single(snarkjs_verifier, p0, pub1) is False
+    assert _single(snarkjs_verifier, p0, [pub0[0] + 1, *pub0[1:]]) is False  # a wrong output c
+    assert _single(snarkjs_verifier, p0, [pub0[0] + R, *pub0[1:]]) is False
+    assert _single(snarkjs_verifier, Proof(p0.a, p1.b, p0.c), pub0) is False
+    # one proof swapped for another statement's inside a batch of all of them
+    proofs = [p for _, p in cases]
+    pubs = [x for x, _ in cases]
+    proofs[2], proofs[3] = proofs[3], proofs[2]
+    assert _batch(snarkjs_verifier, proofs, pubs) is False
+
+
+def test_python_verifier_agrees_on_negatives(snarkjs_vectors: dict[str, Any], keyset: dict[str, Any]) -> None:
+    """The Python verifier (relayer.zk.groth16.verifier) accepts and rejects the same proofs."""
+    pv = pytest.importorskip("relayer.zk.groth16.verifier")
+    vk = snarkjs_vectors["vk"]
+    (pub0, p0), (pub1, p1) = snarkjs_vectors["cases"][:2]
+    assert pv.verify(vk, pub0, p0) is True
+    assert pv.verify(vk, pub1, p0) is False
+    assert pv.verify(vk, [pub0[0] + R, *pub0[1:]], p0) is False
+    assert pv.verify(vk, pub0, Proof(p0.a, p1.b, p0.c)) is False
+    assert pv.verify(vk, pub0, Proof((p0.a[0], (p0.a[1] + 1) % Q), p0.b, p0.c)) is False
+    assert pv.verify(keyset["other_vk"], keyset["pubs"][0], keyset["proofs"][0]) is False
+    assert pv.verify(keyset["vk"], keyset["pubs"][0], keyset["proofs"][0]) is True
+    assert pv.verify_batch(vk, [(pub0, p0), (pub1, p1)]) is True
+    assert pv.verify_batch(vk, [(pub0, p0), (pub0, p1)]) is False

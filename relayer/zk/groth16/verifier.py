@@ -2,7 +2,8 @@
 
 Single (Groth 2016, eq. in snarkjs `groth16_verify.js`):
     e(−A, B) · e(vk_x, γ) · e(C, δ) · e(α, β) = 1,   vk_x = IC_0 + Σ x_i · IC_i.
-Batch of n proofs under one key, with coefficients ρ_k from Fiat–Shamir over every proof and input:
+Batch of n proofs under one key, with coefficients ρ_k from Fiat–Shamir over the key, every proof and
+every input (derived exactly as the on-chain Groth16VerifierBase does):
     Π_k e(−ρ_k A_k, B_k) · e(Σ ρ_k vk_x_k, γ) · e(Σ ρ_k C_k, δ) · e((Σ ρ_k) α, β) = 1   (n + 3 pairs).
 """
 
@@ -83,26 +84,38 @@ def _word(v: int) -> bytes:
     return v.to_bytes(32, "big")
 
 
-def batch_coefficients(items: Sequence[tuple[Sequence[int], Proof]]) -> list[int]:
-    """Fiat–Shamir coefficients ρ_k = keccak256(seed ‖ uint256(k)) mod r.
+def _g1_words(p: G1Point) -> list[int]:
+    return [0, 0] if p is None else [p[0], p[1]]
 
-    seed = keccak256 of, for every proof in order, the 32-byte big-endian words
-    A.x, A.y, B.x.c1, B.x.c0, B.y.c1, B.y.c0, C.x, C.y (the EVM precompile order), then its public
-    signals. Every byte the prover controls goes into the seed, so no ρ can be chosen adaptively.
+
+def _g2_words(p: G2Point) -> list[int]:
+    # EIP-197 order: imaginary part first
+    return [0, 0, 0, 0] if p is None else [p[0][1], p[0][0], p[1][1], p[1][0]]
+
+
+def vk_hash(vk: VerifyingKey) -> bytes:
+    """keccak256 over the VK words [alpha, beta, gamma, delta, IC_0..IC_k] (Groth16VerifierBase.sol layout)."""
+    words = [*_g1_words(vk.alpha_g1), *_g2_words(vk.beta_g2), *_g2_words(vk.gamma_g2), *_g2_words(vk.delta_g2)]
+    for p in vk.ic:
+        words += _g1_words(p)
+    return keccak(b"".join(_word(w) for w in words))
+
+
+def batch_coefficients(vk: VerifyingKey, items: Sequence[tuple[Sequence[int], Proof]]) -> list[int]:
+    """Fiat–Shamir coefficients, the same as contracts/src/Groth16VerifierBase.sol:
+    seed = keccak256(vkHash ‖ every proof as 8 words [A.x, A.y, B.x.c1, B.x.c0, B.y.c1, B.y.c0, C.x, C.y]
+    ‖ every proof's public inputs), ρ_0 = 1, ρ_i = keccak256(seed ‖ uint256(i)) mod r.
+    Everything the prover controls is in the seed, so no ρ can be chosen after the fact.
     """
-    buf = bytearray()
-    for public, proof in items:
-        a = proof.a or (0, 0)
-        c = proof.c or (0, 0)
-        b = proof.b or ((0, 0), (0, 0))
-        for v in (a[0], a[1], b[0][1], b[0][0], b[1][1], b[1][0], c[0], c[1], *public):
+    buf = bytearray(vk_hash(vk))
+    for _public, proof in items:
+        for v in (*_g1_words(proof.a), *_g2_words(proof.b), *_g1_words(proof.c)):
+            buf += _word(v)
+    for public, _proof in items:
+        for v in public:
             buf += _word(v)
     seed = keccak(bytes(buf))
-    out = []
-    for k in range(len(items)):
-        rho = int.from_bytes(keccak(seed + _word(k)), "big") % R
-        out.append(rho or 1)  # a zero coefficient would drop a proof from the check
-    return out
+    return [1] + [int.from_bytes(keccak(seed + _word(i)), "big") % R for i in range(1, len(items))]
 
 
 def verify_batch(vk: VerifyingKey, items: Sequence[tuple[Sequence[int], Proof]]) -> bool:
@@ -112,7 +125,7 @@ def verify_batch(vk: VerifyingKey, items: Sequence[tuple[Sequence[int], Proof]])
     for public, proof in items:
         if not _inputs_ok(vk, public) or not _proof_ok(proof):
             return False
-    rhos = batch_coefficients(items)
+    rhos = batch_coefficients(vk, items)
     pairs: list[tuple[G1Point, G2Point]] = []
     acc_x = G1.inf
     acc_c = G1.inf

@@ -1,0 +1,76 @@
+"""`relayer setup`: ceremony contributions (phase 1 powers of tau, phase 2 per-circuit δ).
+
+Each contribution draws fresh randomness from the OS (plus optional --entropy), applies it, forgets
+it, and prints the new transcript hash for the participant to publish.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+
+import click
+
+from relayer.errors import ConfigError
+
+
+@click.group()
+def setup() -> None:
+    """Setup ceremony: add contributions to powers of tau or to a circuit's keys."""
+
+
+@setup.command("contribute")
+@click.option("--in", "in_dir", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path), help="key directory to build on")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path), help="key directory to write (may equal --in)")
+@click.option("--name", default="", help="contributor name recorded in the transcript")
+@click.option("--entropy", default="", help="extra entropy text mixed with os.urandom (never instead of it)")
+def contribute(in_dir: Path, out_dir: Path, name: str, entropy: str) -> None:
+    """Add a phase-2 contribution (new δ) to a key directory and print the transcript hash."""
+    from relayer.zk.groth16.keys import load_proving_key, save_keys
+    from relayer.zk.groth16.setup import phase2_contribute
+
+    if out_dir.resolve() != in_dir.resolve() and out_dir.exists() and any(out_dir.iterdir()):
+        raise ConfigError(f"--out {out_dir} exists and is not empty; choose a new directory or --out = --in")
+    t0 = time.perf_counter()
+    pk = load_proving_key(in_dir)
+    if pk.dev:
+        click.echo("WARNING: this key comes from a development setup; a phase-2 contribution does not "
+                   "remove the dev setup's phase-1 secrets: it stays a development key", err=True)
+    click.echo(f"contributing to {in_dir} ({pk.c_query.shape[0] + pk.h_query.shape[0]} points to update)", err=True)
+    new = phase2_contribute(pk, name=name, entropy=entropy.encode())
+    save_keys(out_dir, new)
+    click.echo(f"done in {time.perf_counter() - t0:.1f}s", err=True)
+    click.echo(f"contribution #{len(new.contributions)} written to {out_dir}")
+    click.echo(f"transcript hash: {new.transcript_hash}")
+
+
+@setup.command("ptau-new")
+@click.option("--power", required=True, type=click.IntRange(1, 27), help="supports circuits with domain up to 2^power")
+@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False, path_type=Path))
+def ptau_new(power: int, out_path: Path) -> None:
+    """Start a phase-1 (powers of tau) ceremony: every power is the generator until someone contributes."""
+    from relayer.zk.groth16.setup import phase1_new, write_ptau
+
+    p = phase1_new(power)
+    write_ptau(out_path, p)
+    click.echo(f"transcript hash: {p.transcript_hash}")
+
+
+@setup.command("ptau-contribute")
+@click.option("--in", "in_path", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--name", default="", help="contributor name recorded in the transcript")
+@click.option("--entropy", default="", help="extra entropy text mixed with os.urandom")
+@click.option("--verify/--no-verify", default=True, show_default=True, help="check the result's pairing consistency")
+def ptau_contribute(in_path: Path, out_path: Path, name: str, entropy: str, verify: bool) -> None:
+    """Add a phase-1 contribution (new τ, α, β) and print the transcript hash."""
+    from relayer.zk.groth16.setup import phase1_contribute, phase1_verify, read_ptau, write_ptau
+
+    p = phase1_contribute(read_ptau(in_path), name=name, entropy=entropy.encode())
+    if verify:
+        phase1_verify(p)
+    tmp = out_path.with_name(out_path.name + ".tmp")
+    write_ptau(tmp, p)
+    shutil.move(tmp, out_path)
+    click.echo(f"transcript hash: {p.transcript_hash}")

@@ -341,7 +341,9 @@ def _check_g1(p: G1Point) -> None:
     if p is None:
         return
     x, y = p
-    if not (0 <= x < Q and 0 <= y < Q) or (y * y - x * x * x - 3) % Q:
+    if not (0 <= x < Q and 0 <= y < Q):
+        raise ProverError(f"G1 point {p}: coordinates must be reduced below q")
+    if (y * y - x * x * x - 3) % Q:
         raise ProverError(f"G1 point {p} is not on the BN254 curve y^2 = x^3 + 3")
 
 

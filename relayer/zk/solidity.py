@@ -284,13 +284,16 @@ def measure_verifier_gas(
     n_public: int = FEED_PUBLIC_INPUTS,
     sender: str | None = None,
     seed: int = 1,
+    address: str | None = None,
 ) -> dict[str, Any]:
     """Gas of Groth16Verifier on `w3`'s chain: deployment, verifyProof, and verifyBatch /
     verifyBundle for n = 1..max_batch, as eth_estimateGas of a transaction calling the view
     (so it includes the 21000 base and calldata). `items` are (public inputs, proof) pairs under
     `vk`, reused cyclically when fewer than max_batch; without them, simulated proofs under a
     trapdoor key with n_public inputs are used (gas depends only on the shapes and on which
-    inputs are zero). Every measured call is checked to return true."""
+    inputs are zero). `address`: measure that already deployed verifier of `vk` (e.g. one
+    compiled from export_verifier's source) instead of deploying the generic contract.
+    Every measured call is checked to return true."""
     rng = random.Random(seed)
     if vk is None:
         vk, td = unsafe_trapdoor_key(n_public, rng)
@@ -303,7 +306,12 @@ def measure_verifier_gas(
         source = "given"
     assert items is not None
     sender = sender or w3.eth.default_account or w3.eth.accounts[0]
-    contract = deploy(w3, VERIFIER_CONTRACT, *vk_constructor_args(vk), sender=sender)
+    if address is None:
+        contract = deploy(w3, VERIFIER_CONTRACT, *vk_constructor_args(vk), sender=sender)
+    else:
+        if source == "simulated":
+            raise FormatError("measure_verifier_gas: a deployed verifier needs its vk and items")
+        contract = verifier_contract(w3, address)
     tx = {"from": sender}
 
     def measured(fn: Any) -> int:
@@ -323,11 +331,10 @@ def measure_verifier_gas(
         bundle[n] = measured(
             contract.functions.verifyBundle(flat, n, encode_bundle([p for _, p in chosen]))
         )
-    deploy_gas = int(
-        w3.eth.estimate_gas({"from": sender, "data": "0x" + deployable_bytecode(vk).hex()})
-    )
+    # deployment of the generic contract for this key (VK data contract included)
+    deploy_gas = int(w3.eth.estimate_gas({"from": sender, "data": "0x" + deployable_bytecode(vk).hex()}))
     return {
-        "contract": VERIFIER_CONTRACT,
+        "contract": VERIFIER_CONTRACT if address is None else str(contract.address),
         "proofs": source,
         "n_public": vk.n_public,
         "deploy_gas": deploy_gas,

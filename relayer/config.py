@@ -154,13 +154,13 @@ class RelayerSettings(_Model):
     """The global `[relayer]` section."""
 
     database_url: str = "sqlite:///relayer.db"
-    round_interval_s: Int = Field(60, ge=1, description="seconds between round attempts")
-    heartbeat_s: Int = Field(3600, ge=1, description="publish at least this often even if nothing moved")
-    deviation_bps: Int = Field(50, ge=1, le=10_000, description="publish early when the ratio moves this much")
+    round_interval_s: Int = Field(default=60, ge=1, description="seconds between round attempts")
+    heartbeat_s: Int = Field(default=3600, ge=1, description="publish at least this often even if nothing moved")
+    deviation_bps: Int = Field(default=50, ge=1, le=10_000, description="publish early when the ratio moves this much")
     prover: Literal["cpu", "gpu", "reference", "auto"] = "auto"
-    keys: tuple[Path, ...] = Field((), description="encrypted keystore files (relative to the config file)")
-    quorum: Int = Field(1, ge=1, description="signatures a feed requires (its threshold)")
-    password_env: str = Field(DEFAULT_PASSWORD_ENV, description="environment variable holding the keystore password")
+    keys: tuple[Path, ...] = Field(default=(), description="encrypted keystore files (relative to the config file)")
+    quorum: Int = Field(default=1, ge=1, description="signatures a feed requires (its threshold)")
+    password_env: str = Field(default=DEFAULT_PASSWORD_ENV, description="environment variable holding the keystore password")
 
     @field_validator("database_url")
     @classmethod
@@ -194,8 +194,8 @@ class RelayerSettings(_Model):
 class GasPolicy(_Model):
     """EIP-1559 fee limits for submissions on one chain, in gwei (converted exactly to wei)."""
 
-    max_fee_gwei: Gwei = Field(Decimal(200), gt=0, description="never pay more than this per gas")
-    priority_fee_gwei: Gwei = Field(Decimal(1), ge=0)
+    max_fee_gwei: Gwei = Field(default=Decimal(200), gt=0, description="never pay more than this per gas")
+    priority_fee_gwei: Gwei = Field(default=Decimal(1), ge=0)
 
     @field_validator("max_fee_gwei", "priority_fee_gwei")
     @classmethod
@@ -246,7 +246,7 @@ class AssetConfig(_Model):
     token: Address
     price_feed: Address
     decimals: Int = Field(ge=0, le=77, description="the token's decimals (10**77 < 2**256)")
-    haircut_bps: Int = Field(0, ge=0, le=10_000, description="value counted = price * (10000 - haircut_bps) / 10000")
+    haircut_bps: Int = Field(default=0, ge=0, le=10_000, description="value counted = price * (10000 - haircut_bps) / 10000")
 
 
 class ChainConfig(_Model):
@@ -255,12 +255,12 @@ class ChainConfig(_Model):
     name: str
     chain_id: Int = Field(ge=1, lt=2**64)
     rpc: tuple[RpcUrl, ...] = Field(min_length=1, description="one or more endpoints; several are cross-checked")
-    confirmations: Int | None = Field(None, ge=0, le=10_000)
+    confirmations: Int | None = Field(default=None, ge=0, le=10_000)
     finality: Literal["finalized"] | None = None
     vault: Address
     feed: Address
     assets: tuple[AssetConfig, ...] = Field(min_length=1)
-    gas: GasPolicy = GasPolicy()
+    gas: GasPolicy = Field(default_factory=lambda: GasPolicy())
 
     @field_validator("rpc", mode="before")
     @classmethod
@@ -310,7 +310,7 @@ class ChainConfig(_Model):
 class RelayerConfig(_Model):
     """The whole file: `[relayer]` plus one or more `[[chains]]`."""
 
-    relayer: RelayerSettings = RelayerSettings()
+    relayer: RelayerSettings = Field(default_factory=lambda: RelayerSettings())
     chains: tuple[ChainConfig, ...] = Field(min_length=1)
 
     @field_validator("chains")
@@ -466,7 +466,8 @@ def _set_path(
         sources[("relayer", field)] = source
         return True
     if len(keys) < 3:
-        return False
+        raise ConfigError(f"{path}: {source}: a chain key needs a chain name and a field, e.g. "
+                          "RELAYER_CHAINS__<NAME>__RPC or chains.<name>.rpc")
     name, rest = keys[1], keys[2:]
     idx = _find_chain(data, name)
     if idx is None:

@@ -149,6 +149,24 @@ def test_env_value_errors_name_the_variable(tmp_path):
     bad(tmp_path, GOOD, "chains[0].confirmations", "RELAYER_CHAINS__ALPHA__CONFIRMATIONS",
         env={"RELAYER_CHAINS__ALPHA__CONFIRMATIONS": "-1"})
     bad(tmp_path, GOOD, "asset 'DAI'", env={"RELAYER_CHAINS__ALPHA__ASSETS__DAI__DECIMALS": "18"})
+    bad(tmp_path, GOOD, "RELAYER_CHAINS__ALPHA", "needs a chain name and a field", env={"RELAYER_CHAINS__ALPHA": "x"})
+    bad(tmp_path, GOOD, "RELAYER_CHAINS__ALPHA__GAS__TIP__X", "cannot address",
+        env={"RELAYER_CHAINS__ALPHA__GAS__TIP__X": "1"})
+
+
+def test_keys_from_env_are_relative_to_cwd(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    sub = tmp_path / "conf"
+    sub.mkdir()
+    (sub / "chains.toml").write_text(GOOD)
+    cfg = load_config(sub / "chains.toml", env={"RELAYER_KEYS": "a.json,b.json", "RELAYER_QUORUM": "1"})
+    assert cfg.relayer.keys == (tmp_path / "a.json", tmp_path / "b.json")
+    assert cfg.relayer.quorum == 1
+    with pytest.raises(ConfigError, match=r"relayer.keys\[0\]: keystore file .*a.json does not exist"):
+        cfg.check_keystores()
+    (tmp_path / "a.json").write_text("{}")
+    (tmp_path / "b.json").write_text("{}")
+    cfg.check_keystores()
 
 
 def test_unknown_override_flag(tmp_path):

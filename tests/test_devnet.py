@@ -20,11 +20,11 @@ from web3 import Web3
 from contract_helpers import expect_revert
 from relayer.attest.eip712 import Attestation, ChainEntry, attestation_digest
 from relayer.config import load_config
-from relayer.devnet.anvil import pid_alive, start_anvil
+from relayer.devnet.anvil import pid_alive, start_anvil, stop_pid
 from relayer.devnet.deploy import ZERO_ADDRESS, contract
 from relayer.devnet.keys import DEV_KEYSTORE_PASSWORD, ensure_operator_keys
 from relayer.devnet.manager import _port_free, devnet_down, devnet_up
-from relayer.devnet.state import identify_anvil, process_cmdline, read_state
+from relayer.devnet.state import identify_anvil, process_cmdline, process_start_time, read_state
 from relayer.errors import ChainError, ConfigError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -119,7 +119,7 @@ def test_up_three_chains_deploys_seeds_and_down_stops_exactly_them(tmp_path):
     try:
         # `up` has exited: the anvils outlived it, and the PIDs are the anvil binaries themselves
         for c in chains:
-            assert identify_anvil(c["pid"], c["port"], c["start_ticks"]).status == "ours"
+            assert identify_anvil(c["pid"], c["port"], c["started_at"]).status == "ours"
             argv = process_cmdline(c["pid"])
             assert argv is not None and Path(argv[0]).name == "anvil" and str(c["chain_id"]) in argv
             assert Path(c["log_path"]).is_file() and Path(c["log_path"]).parent == devdir / "logs"
@@ -219,8 +219,8 @@ def test_down_on_stale_state_and_foreign_pids(tmp_path, fresh_anvil):
         # chain 1's PID now "belongs" to other processes: a sleep, then an anvil on another port
         sleeper = subprocess.Popen(["sleep", "60"])
         recorded = json.loads((tmp_path / "devnet.json").read_text())
-        recorded["chains"][1] = {**reused, "pid": sleeper.pid, "start_ticks": None}
-        recorded["chains"].append({**reused, "name": "devnet-x", "pid": fresh_anvil.pid, "start_ticks": None})
+        recorded["chains"][1] = {**reused, "pid": sleeper.pid, "started_at": None}
+        recorded["chains"].append({**reused, "name": "devnet-x", "pid": fresh_anvil.pid, "started_at": None})
         (tmp_path / "devnet.json").write_text(json.dumps(recorded))
         # a new `up` sees no live devnet anvil, but must not touch the foreign PIDs either
         results = devnet_down(tmp_path)
@@ -231,12 +231,18 @@ def test_down_on_stale_state_and_foreign_pids(tmp_path, fresh_anvil):
         assert outcomes["devnet-x"].startswith("refused") and "port" in outcomes["devnet-x"]
         assert sleeper.poll() is None, "down killed a process that is not an anvil"
         assert fresh_anvil.is_alive(), "down killed an anvil on another port"
+        # the same PID and port but another start time is a reused PID, not our anvil
+        t0 = process_start_time(fresh_anvil.pid)
+        assert t0 is not None
+        assert identify_anvil(fresh_anvil.pid, fresh_anvil.port, t0).status == "ours"
+        assert identify_anvil(fresh_anvil.pid, fresh_anvil.port, t0 - 100).status == "foreign"
         assert not (tmp_path / "devnet.json").exists()
         sleeper.kill()
         sleeper.wait()
     finally:
         # the real chain 1 anvil was hidden from `down` above; stop it by its own PID
-        os.kill(reused["pid"], signal.SIGTERM)
+        stop_pid(reused["pid"])
+        assert not pid_alive(reused["pid"])
 
 
 @pytest.mark.anvil
@@ -322,7 +328,7 @@ def test_foreground_tears_down_on_signal(tmp_path, how):
     try:
         st = _wait_for_state(devdir, proc)
         pid = st["chains"][0]["pid"]
-        assert identify_anvil(pid, base, st["chains"][0]["start_ticks"]).status == "ours"
+        assert identify_anvil(pid, base, st["chains"][0]["started_at"]).status == "ours"
         time.sleep(0.5)
         assert proc.poll() is None  # still in the foreground
         proc.send_signal(sig)

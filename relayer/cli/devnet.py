@@ -110,7 +110,7 @@ def up(n_chains: int, base_port: int, fork_urls: tuple[str, ...], devnet_dir: Pa
         dead: list[str] = []
         while not stop.wait(1.0):
             dead = [c["name"] for c in state["chains"]
-                    if identify_anvil(c["pid"], c["port"], c.get("start_ticks")).status != "ours"]
+                    if identify_anvil(c["pid"], c["port"], c.get("started_at")).status != "ours"]
             if dead:
                 break
         click.echo("stopping the devnet", err=True)
@@ -148,7 +148,7 @@ def status(devnet_dir: Path, as_json: bool) -> None:
         click.echo(f"no devnet recorded in {devnet_dir}")
         return
     for c in state["chains"]:
-        c["running"] = identify_anvil(c["pid"], c["port"], c.get("start_ticks")).status == "ours"
+        c["running"] = identify_anvil(c["pid"], c["port"], c.get("started_at")).status == "ours"
     if as_json:
         click.echo(json.dumps(state, indent=2))
         return

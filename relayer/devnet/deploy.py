@@ -12,6 +12,7 @@ from typing import Any
 
 from eth_utils import to_checksum_address, to_hex
 from web3 import Web3
+from web3.types import Wei
 
 from relayer.contracts import deploy, load_artifact
 from relayer.errors import ChainError
@@ -155,7 +156,7 @@ def deploy_chain(
     _send(w3, guard.functions.subscribeToFeed(), deployer, "guard.subscribeToFeed()")
     for op in operators:
         try:
-            tx = w3.eth.send_transaction({"from": deployer, "to": op, "value": OPERATOR_FUNDING_WEI})
+            tx = w3.eth.send_transaction({"from": deployer, "to": op, "value": Wei(OPERATOR_FUNDING_WEI)})
             w3.eth.wait_for_transaction_receipt(tx, timeout=60, poll_latency=0.02)
         except Exception as exc:
             raise ChainError(f"chain {chain_id}: funding operator {op} failed: {exc}") from exc

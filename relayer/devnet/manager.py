@@ -25,7 +25,7 @@ from relayer.devnet.keys import devnet_password, ensure_operator_keys
 from relayer.devnet.state import (
     STATE_VERSION,
     identify_anvil,
-    process_start_ticks,
+    process_start_time,
     read_state,
     state_path,
     write_state,
@@ -131,7 +131,7 @@ def devnet_up(
             started.append(proc)
             state["chains"].append({
                 "name": chain_name(i), "chain_id": chain_id, "port": proc.port, "rpc_url": proc.rpc_url,
-                "pid": proc.pid, "start_ticks": process_start_ticks(proc.pid), "log_path": str(proc.log_path),
+                "pid": proc.pid, "started_at": process_start_time(proc.pid), "log_path": str(proc.log_path),
                 "fork_url": forks[i], "deployment": None,
             })
             # recorded before deploying: if this process dies now, `devnet down` still finds the PID
@@ -160,7 +160,7 @@ def _refuse_if_running(devnet_dir: Path) -> None:
     if state is None:
         return
     live = [c for c in state["chains"]
-            if identify_anvil(int(c["pid"]), int(c["port"]), c.get("start_ticks")).status == "ours"]
+            if identify_anvil(int(c["pid"]), int(c["port"]), c.get("started_at")).status == "ours"]
     if live:
         raise ConfigError(f"a devnet is already running from {devnet_dir} (anvil PIDs "
                           f"{', '.join(str(c['pid']) for c in live)}); run `relayer devnet down --dir {devnet_dir}` first")
@@ -226,10 +226,10 @@ def devnet_down(devnet_dir: Path = DEFAULT_DIR) -> list[StopResult] | None:
     results: list[StopResult] = []
     for c in state["chains"]:
         pid, port = int(c["pid"]), int(c["port"])
-        ident = identify_anvil(pid, port, c.get("start_ticks"))
+        ident = identify_anvil(pid, port, c.get("started_at"))
         if ident.status == "ours":
             stop_pid(pid)
-            if identify_anvil(pid, port, c.get("start_ticks")).status == "ours":
+            if identify_anvil(pid, port, c.get("started_at")).status == "ours":
                 raise ChainError(f"anvil PID {pid} ({c['name']}) did not stop; state kept in {state_path(devnet_dir)}")
             results.append(StopResult(c["name"], pid, "stopped"))
         elif ident.status == "dead":

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+import psutil
+
 from relayer.devnet.anvil import pid_alive
 from relayer.errors import ConfigError
 
@@ -45,29 +47,25 @@ def write_state(devnet_dir: Path, data: dict[str, Any]) -> Path:
     return path
 
 
-def process_start_ticks(pid: int) -> int | None:
-    """Field 22 of /proc/PID/stat (start time in clock ticks since boot); None if unknown.
-    Together with the PID it identifies one process for the machine's uptime."""
+def process_start_time(pid: int) -> float | None:
+    """When `pid` started (seconds since the epoch, as psutil reads it from /proc/PID/stat on
+    Linux); None if unknown. Together with the PID it identifies one process."""
     try:
-        with open(f"/proc/{pid}/stat") as f:
-            stat = f.read()
-    except OSError:
-        return None
-    # the command name (field 2) may contain spaces and parentheses: split after the last ')'
-    rest = stat[stat.rfind(")") + 2 :].split()
-    try:
-        return int(rest[19])  # fields 3.. start at index 0, so field 22 is index 19
-    except (IndexError, ValueError):
+        return float(psutil.Process(pid).create_time())
+    except (psutil.Error, OSError):
         return None
 
 
 def process_cmdline(pid: int) -> list[str] | None:
+    """argv of `pid` (/proc/PID/cmdline on Linux); None when it cannot be read."""
     try:
-        with open(f"/proc/{pid}/cmdline", "rb") as f:
-            raw = f.read()
-    except OSError:
+        return list(psutil.Process(pid).cmdline())
+    except (psutil.Error, OSError):
         return None
-    return [p.decode(errors="replace") for p in raw.split(b"\0") if p]
+
+
+# psutil derives the start time from boot time + clock ticks: equal to within a tick
+_START_TIME_TOLERANCE_S = 0.05
 
 
 @dataclass(frozen=True)
@@ -76,7 +74,7 @@ class Identity:
     detail: str
 
 
-def identify_anvil(pid: int, port: int, start_ticks: int | None) -> Identity:
+def identify_anvil(pid: int, port: int, started_at: float | None) -> Identity:
     """Is `pid` still the anvil we started on `port`? Refuses anything it cannot prove."""
     if not pid_alive(pid):
         return Identity("dead", f"PID {pid} is not running")
@@ -91,6 +89,7 @@ def identify_anvil(pid: int, port: int, start_ticks: int | None) -> Identity:
         got_port = None
     if got_port != port:
         return Identity("foreign", f"PID {pid} is an anvil on port {got_port}, not the recorded {port}")
-    if start_ticks is not None and process_start_ticks(pid) != start_ticks:
+    now_started = process_start_time(pid)
+    if started_at is not None and (now_started is None or abs(now_started - started_at) > _START_TIME_TOLERANCE_S):
         return Identity("foreign", f"PID {pid} is an anvil started at another time (PID reused)")
     return Identity("ours", f"anvil PID {pid} on port {port}")

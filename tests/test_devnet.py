@@ -159,8 +159,10 @@ def test_up_three_chains_deploys_seeds_and_down_stops_exactly_them(tmp_path):
                     assert vault.functions.balanceOf(acct, a["token"]).call() == amount
                 agg = contract(w3, "PriceAggregator", a["price_feed"])
                 assert agg.functions.decimals().call() == 8
-                _, answer, _, updated, _ = agg.functions.latestRoundData().call()
-                assert answer == a["price_e8"] > 0 and updated > 0
+                round_id, answer, _, updated, answered_in = agg.functions.latestRoundData().call()
+                assert answer == a["price_e8"] > 0 and updated > 0 and round_id == answered_in == 2
+                assert agg.functions.getRoundData(1).call()[1] == a["price_e8"] - a["price_e8"] // 100
+                assert agg.functions.description().call() == f"{a['symbol']} / USD"
             assert sorted(vault.functions.assets().call()) == sorted(a["token"] for a in dep["assets"])
 
             feed = contract(w3, "SolvencyFeed", dep["contracts"]["feed"])

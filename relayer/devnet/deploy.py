@@ -133,7 +133,10 @@ def deploy_chain(
         token = deploy(w3, "TestERC20", spec.name, spec.symbol, spec.decimals, sender=deployer)
         # prices differ a little per chain, like the same asset's feeds on different networks
         price = spec.price_e8 + chain_index * (spec.price_e8 // 400)
-        aggregator = deploy(w3, "PriceAggregator", PRICE_DECIMALS, f"{spec.symbol} / USD", price, sender=deployer)
+        # two rounds (1% apart), so that readers of getRoundData see a feed with history
+        aggregator = deploy(w3, "PriceAggregator", PRICE_DECIMALS, f"{spec.symbol} / USD", price - price // 100,
+                            sender=deployer)
+        _send(w3, aggregator.functions.updateAnswer(price), deployer, f"{spec.symbol} price update")
         _send(w3, vault.functions.addAsset(token.address), deployer, f"vault.addAsset({spec.symbol})")
         deposits: dict[str, int] = {}
         for j, who in enumerate(depositors):

@@ -33,11 +33,12 @@ class OperatorKey:
 
 
 def devnet_password(env: Mapping[str, str] | None = None) -> tuple[str, bool]:
-    """(password, is_default): $RELAYER_KEYSTORE_PASSWORD, else the documented dev password."""
+    """(password, is_dev_default): $RELAYER_KEYSTORE_PASSWORD, else the documented dev password
+    (an empty variable counts as unset)."""
     env = os.environ if env is None else env
     pw = env.get(DEFAULT_PASSWORD_ENV)
     if pw:
-        return pw, False
+        return pw, pw == DEV_KEYSTORE_PASSWORD
     return DEV_KEYSTORE_PASSWORD, True
 
 

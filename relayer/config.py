@@ -565,10 +565,18 @@ def _format_errors(path: Path, data: dict[str, Any], exc: ValidationError, sourc
             valid = list(model.model_fields) if model else []
             near = difflib.get_close_matches(str(loc[-1]), valid, n=1, cutoff=0.5)
             msg = f"unknown key {loc[-1]!r}" + (f"; did you mean {near[0]!r}?" if near else "")
+            if len(loc) == 1 and str(loc[0]) in RelayerSettings.model_fields:
+                msg += "; it belongs in the [relayer] section"
+            elif len(loc) == 1 and str(loc[0]) in ChainConfig.model_fields:
+                msg += "; it belongs in a [[chains]] entry"
             if valid:
                 msg += f" (valid keys: {', '.join(valid)})"
         elif err["type"] == "missing":
             msg = "required key is missing"
+        elif err["type"] in ("tuple_type", "list_type"):
+            msg = "must be a list ([...])"
+        elif err["type"] in ("model_type", "model_attributes_type", "dict_type"):
+            msg = "must be a table ([section] or {...})"
         else:
             msg = err["msg"].removeprefix("Value error, ")
             if "input" in err and err["type"] not in ("value_error", "assertion_error") and not isinstance(err["input"], (dict, list)):

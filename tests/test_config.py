@@ -243,6 +243,17 @@ def test_rpc_rules(tmp_path):
     bad(tmp_path, GOOD.replace('"http://127.0.0.1:18545"', '"http://127.0.0.1:8545"'), "chains[0]", "same URL twice")
 
 
+def test_wrong_shapes(tmp_path):
+    bad(tmp_path, GOOD.replace('rpc = ["http://127.0.0.1:8546"]', "rpc = 5"), "chains[1].rpc", "must be a list")
+    bad(tmp_path, GOOD.replace("[relayer]", "relayer = 5\n[relayer_x]"), "relayer", "must be a table")
+    # a [relayer] key written above the section header lands at the top level
+    bad(tmp_path, 'prover = "cpu"\n' + GOOD, "prover", "belongs in the [relayer] section")
+    bad(tmp_path, "chain_id = 1\n" + GOOD, "chain_id", "belongs in a [[chains]] entry")
+    # a single rpc URL is accepted as a list of one
+    text = GOOD.replace('rpc = ["http://127.0.0.1:8546"]', 'rpc = "http://127.0.0.1:8546"')
+    assert load_text(tmp_path, text).chain("beta").rpc == ("http://127.0.0.1:8546",)
+
+
 def test_confirmations_and_finality(tmp_path):
     bad(tmp_path, GOOD.replace("confirmations = 2", "confirmations = -1"), "chains[0].confirmations")
     bad(tmp_path, GOOD.replace('finality = "finalized"', 'finality = "latest"'), "chains[1].finality", "finalized")

@@ -192,6 +192,8 @@ def test_up_three_chains_deploys_seeds_and_down_stops_exactly_them(tmp_path):
                 sigs.append(bytes(Account.unsafe_sign_hash(digest, key).signature))
             expect_revert(feed.functions.submit(att.as_tuple(), sigs, b"bundle"), "VerifierNotSet")
 
+        st = cli("devnet", "status", "--dir", str(devdir))
+        assert st.returncode == 0 and st.stdout.count(" running") == 3 and "NOT running" not in st.stdout
         # a second `up` on the same folder refuses instead of starting a second set
         again = cli("devnet", "up", "--chains", "3", "--base-port", str(free_base_port(3)), "--dir", str(devdir))
         assert again.returncode == 2 and "already running" in again.stderr
@@ -199,6 +201,7 @@ def test_up_three_chains_deploys_seeds_and_down_stops_exactly_them(tmp_path):
         down = cli("devnet", "down", "--dir", str(devdir))
     assert down.returncode == 0, down.stderr
     assert down.stdout.count("stopped") == 3
+    assert "no devnet recorded" in cli("devnet", "status", "--dir", str(devdir)).stdout
     for pid in pids:
         assert not pid_alive(pid)
     assert not (devdir / "devnet.json").exists() and not (devdir / "chains.toml").exists()
@@ -343,3 +346,37 @@ def test_foreground_tears_down_on_signal(tmp_path, how):
     assert "stopped" in out and "SolvencyFeed" in out
     assert not pid_alive(pid)
     assert read_state(devdir) is None
+
+
+@pytest.mark.anvil
+def test_up_replaces_state_of_a_crashed_devnet(tmp_path):
+    first = devnet_up(1, tmp_path, base_port=free_base_port(1))
+    pid = first["chains"][0]["pid"]
+    stop_pid(pid)  # the anvil dies behind the state file's back
+    second = devnet_up(1, tmp_path, base_port=free_base_port(1))
+    try:
+        assert second["chains"][0]["pid"] != pid
+        # same keystores, so the same feed signers as before the crash
+        assert [o["address"] for o in second["operators"]] == [o["address"] for o in first["operators"]]
+        assert read_state(tmp_path)["chains"][0]["pid"] == second["chains"][0]["pid"]
+    finally:
+        results = devnet_down(tmp_path)
+    assert results is not None and [r.outcome for r in results] == ["stopped"]
+
+
+@pytest.mark.anvil
+def test_foreground_notices_a_dead_anvil(tmp_path):
+    base = free_base_port(1)
+    proc = subprocess.Popen([*RELAYER, "devnet", "up", "--chains", "1", "--foreground", "--base-port", str(base),
+                             "--dir", str(tmp_path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        st = _wait_for_state(tmp_path, proc)
+        stop_pid(st["chains"][0]["pid"])
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            devnet_down(tmp_path)
+    assert proc.returncode == ChainError.exit_code, err
+    assert "exited on its own" in err
+    assert read_state(tmp_path) is None

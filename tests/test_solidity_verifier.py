@@ -308,6 +308,21 @@ def test_bundle_unknown_version_and_malformed(verifier: Any, keyset: dict[str, A
     _reverts_with(f([], 0, empty), "EmptyBatch()")
     _reverts_with(f(flat[:-1], 2, good), "WrongInputCount(uint256,uint256)")
     _reverts_with(f(flat, 1, good), "WrongInputCount(uint256,uint256)")
+    _reverts_with(f(flat, 2**255, good), "WrongInputCount(uint256,uint256)")  # no overflow panic
+
+
+def test_key_without_public_inputs(w3: Web3) -> None:
+    rng = random.Random(7)
+    vk, td = S.unsafe_trapdoor_key(0, rng)
+    c = S.verifier_contract(w3, S.deploy_verifier(w3, vk))
+    proofs = [S.unsafe_simulated_proof(td, [], rng) for _ in range(3)]
+    assert _single(c, proofs[0], []) is True
+    assert _batch(c, proofs, [[], [], []]) is True
+    assert c.functions.verifyBundle([], 3, S.encode_bundle(proofs)).call() is True
+    bad = [S.encode_proof(p) for p in proofs]
+    bad[1][6:8] = _g1_add_generator(bad[1][6:8])
+    assert _batch(c, bad, [[], [], []]) is False
+    _reverts_with(c.functions.verifyProof(S.encode_proof(proofs[0]), [0]), "WrongInputCount(uint256,uint256)")
 
 
 # ---------------------------------------------------------------- the key checks at deployment

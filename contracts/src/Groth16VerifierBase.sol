@@ -92,9 +92,9 @@ abstract contract Groth16VerifierBase is IProofBundleVerifier {
         if (version != BUNDLE_VERSION) revert UnsupportedBundleVersion(version);
         if (nProofs == 0) revert EmptyBatch();
         uint256 k = nPublic();
-        if (nProofs > publicInputs.length || publicInputs.length != nProofs * k) {
-            revert WrongInputCount(nProofs * k, publicInputs.length);
-        }
+        // k <= 375 (VK code size limit), so below 2^128 proofs the product cannot overflow
+        if (nProofs > type(uint128).max) revert WrongInputCount(type(uint256).max, publicInputs.length);
+        if (publicInputs.length != nProofs * k) revert WrongInputCount(nProofs * k, publicInputs.length);
         if (bundle.length < 0x60 || (bundle.length - 0x60) % 0x100 != 0) revert MalformedBundle(bundle.length);
         uint256 n = (bundle.length - 0x60) / 0x100;
         if (uint256(bytes32(bundle[0x20:0x40])) != 0x40 || uint256(bytes32(bundle[0x40:0x60])) != n) {

@@ -198,3 +198,21 @@ def test_unconstrained_signals_are_reported() -> None:
     assert c.unconstrained_signals() == ["forgotten", "floating"]
     bench, _ = make_bench_circuit(200)
     assert bench.unconstrained_signals() == []
+
+
+def test_declared_outputs() -> None:
+    c = Circuit()
+    out = c.declare_output("out")
+    a = c.public_input("a")
+    b = c.private_input("b")
+    with pytest.raises(CircuitError, match="never assigned.*out"):
+        c.compile()
+    c.assign_output(out, c.mul(a, b, name="ab") + 1)
+    with pytest.raises(CircuitError, match="not a declared, unassigned output"):
+        c.assign_output(out, a)
+    r = c.compile()
+    w = c.witness({"a": 6, "b": 7})
+    r.check(w)
+    assert w == [1, 43, 6, 7, 42]
+    with pytest.raises(UnsatisfiedConstraint, match="out:out"):
+        r.check(c.tamper(w, {"out": 44}))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from relayer.zk.circuit import Circuit, CircuitError, Hint, LinearCombination, Signal
+from relayer.zk.circuit import Circuit, CircuitError, Hint, LinearCombination, Signal, gc_paused
 from relayer.zk.field import R
 from relayer.zk.gadgets.bits import assert_bool
 
@@ -31,7 +31,13 @@ def make_bench_circuit(n_constraints: int, seed: int = 1) -> BenchCircuit:
     """
     if n_constraints < 2:
         raise CircuitError(f"the benchmark circuit needs at least 2 constraints, asked for {n_constraints}")
+    with gc_paused():
+        return _build(n_constraints, seed)
+
+
+def _build(n_constraints: int, seed: int) -> BenchCircuit:
     c = Circuit(f"bench{n_constraints}")
+    out = c.declare_output("out")  # declared first: the builder's order is circom's, no renumbering
     pub = [c.public_input("a"), c.public_input("b")]
     prv = [c.private_input("x"), c.private_input("y")]
     body = n_constraints - 1  # one constraint for the output
@@ -58,7 +64,7 @@ def make_bench_circuit(n_constraints: int, seed: int = 1) -> BenchCircuit:
             z = mul_step(z)
     for _ in range(rest):
         z = mul_step(z)
-    c.output("out", z)
+    c.assign_output(out, z)
     assert c.n_constraints == n_constraints
     # inputs: deterministic, full-size values
     vals = [pow(7 + seed, 2**61 + i, R) for i in range(4)]

@@ -1,0 +1,1 @@
+"""Benchmarks (never timed tests): results as JSON with the machine described."""

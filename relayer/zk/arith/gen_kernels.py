@@ -828,6 +828,93 @@ def fr_batch_inv(a, nchunks):
 '''
 
 
+# Array-level entry points for the tests (tests/test_field_laws.py): one op code per primitive,
+# so the limb code is checked against Python ints without compiling test-only kernels.
+FIELD_HOOK = '''
+@njit(cache=True)
+def F_apply(op, a, b):
+    """op: 0 add, 1 sub, 2 mul, 3 sqr, 4 neg, 5 inv, 6 to_mont, 7 from_mont, 8 reduce, 9 dbl."""
+    n = a.shape[0]
+    out = np.zeros((n, 4), dtype=np.uint64)
+    for i in range(n):
+        x = F_ld(a, i)
+        y = F_ld(b, i)
+        if op == 0:
+            r = F_add(x, y)
+        elif op == 1:
+            r = F_sub(x, y)
+        elif op == 2:
+            r = F_mul(x, y)
+        elif op == 3:
+            r = F_sqr(x)
+        elif op == 4:
+            r = F_neg(x)
+        elif op == 5:
+            r = F_inv(x)
+        elif op == 6:
+            r = F_to_mont(x)
+        elif op == 7:
+            r = F_from_mont(x)
+        elif op == 8:
+            r = F_reduce(x)
+        else:
+            r = F_dbl(x)
+        F_st(out, i, r)
+    return out
+'''
+
+FQ2_HOOK = '''
+@njit(cache=True)
+def fq2_apply(op, a, b):
+    """On (n, 2, 4) arrays; op: 0 add, 1 sub, 2 mul, 3 sqr, 4 neg, 5 inv, 6 to_mont, 7 from_mont."""
+    n = a.shape[0]
+    out = np.zeros((n, 2, 4), dtype=np.uint64)
+    for i in range(n):
+        x = (g1_ld(a, i, 0), g1_ld(a, i, 1))
+        y = (g1_ld(b, i, 0), g1_ld(b, i, 1))
+        if op == 0:
+            r = fq2_add(x, y)
+        elif op == 1:
+            r = fq2_sub(x, y)
+        elif op == 2:
+            r = fq2_mul(x, y)
+        elif op == 3:
+            r = fq2_sqr(x)
+        elif op == 4:
+            r = fq2_neg(x)
+        elif op == 5:
+            r = fq2_inv(x)
+        elif op == 6:
+            r = fq2_to_mont(x)
+        else:
+            r = fq2_from_mont(x)
+        g1_st(out, i, 0, r[0])
+        g1_st(out, i, 1, r[1])
+    return out
+'''
+
+GROUP_HOOK = '''
+@njit(cache=True)
+def G_apply(op, p, q):
+    """On Jacobian Montgomery arrays; op: 0 add(p, q), 1 dbl(p), 2 madd(p, affine part of q), 3 neg(p)."""
+    n = p.shape[0]
+    out = G_jac_zeros(n)
+    for i in range(n):
+        P = G_ld_jac(p, i)
+        Qp = G_ld_jac(q, i)
+        if op == 0:
+            r = G_add(P, Qp)
+        elif op == 1:
+            r = G_dbl(P)
+        elif op == 2:
+            r = G_madd(P, Qp[0], Qp[1])
+        else:
+            r = G_neg(P)
+        G_st_jac(out, i, r)
+    return out
+'''
+
+
 def _instantiate(template: str, g: str, f: str) -> str:
     text = re.sub(r"\bG_", f"{g}_", template)
     text = re.sub(r"\bG_B\b", f"{g.upper()}_B", text)
@@ -840,6 +927,7 @@ def _instantiate(template: str, g: str, f: str) -> str:
 
 def generate() -> str:
     parts = [HEADER, _field("fq", Q), _field("fr", R), FQ2]
+    parts += [re.sub(r"\bF_", f"{f}_", FIELD_HOOK) for f in ("fq", "fr")]
     access = {
         "g1": ACCESS["g1"].replace("@G1B@", _mont_tuple(3)),
         "g2": ACCESS["g2"].replace(
@@ -853,6 +941,8 @@ def generate() -> str:
         parts.append(GROUP_CANON[g])
         parts.append(access[g])
         parts.append(_instantiate(CURVE, g, f))
+        parts.append(_instantiate(GROUP_HOOK, g, f))
+    parts.append(FQ2_HOOK)
     parts.append(SCALARS)
     parts.append(NTT)
     return "".join(parts)

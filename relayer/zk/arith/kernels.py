@@ -461,6 +461,68 @@ def fq2_from_mont(a):
     return (fq_from_mont(a[0]), fq_from_mont(a[1]))
 
 
+@njit(cache=True)
+def fq_apply(op, a, b):
+    """op: 0 add, 1 sub, 2 mul, 3 sqr, 4 neg, 5 inv, 6 to_mont, 7 from_mont, 8 reduce, 9 dbl."""
+    n = a.shape[0]
+    out = np.zeros((n, 4), dtype=np.uint64)
+    for i in range(n):
+        x = fq_ld(a, i)
+        y = fq_ld(b, i)
+        if op == 0:
+            r = fq_add(x, y)
+        elif op == 1:
+            r = fq_sub(x, y)
+        elif op == 2:
+            r = fq_mul(x, y)
+        elif op == 3:
+            r = fq_sqr(x)
+        elif op == 4:
+            r = fq_neg(x)
+        elif op == 5:
+            r = fq_inv(x)
+        elif op == 6:
+            r = fq_to_mont(x)
+        elif op == 7:
+            r = fq_from_mont(x)
+        elif op == 8:
+            r = fq_reduce(x)
+        else:
+            r = fq_dbl(x)
+        fq_st(out, i, r)
+    return out
+
+@njit(cache=True)
+def fr_apply(op, a, b):
+    """op: 0 add, 1 sub, 2 mul, 3 sqr, 4 neg, 5 inv, 6 to_mont, 7 from_mont, 8 reduce, 9 dbl."""
+    n = a.shape[0]
+    out = np.zeros((n, 4), dtype=np.uint64)
+    for i in range(n):
+        x = fr_ld(a, i)
+        y = fr_ld(b, i)
+        if op == 0:
+            r = fr_add(x, y)
+        elif op == 1:
+            r = fr_sub(x, y)
+        elif op == 2:
+            r = fr_mul(x, y)
+        elif op == 3:
+            r = fr_sqr(x)
+        elif op == 4:
+            r = fr_neg(x)
+        elif op == 5:
+            r = fr_inv(x)
+        elif op == 6:
+            r = fr_to_mont(x)
+        elif op == 7:
+            r = fr_from_mont(x)
+        elif op == 8:
+            r = fr_reduce(x)
+        else:
+            r = fr_dbl(x)
+        fr_st(out, i, r)
+    return out
+
 # ======== G1 over fq ========
 
 @njit(cache=True)
@@ -786,6 +848,25 @@ def g1_normalize(jac, nchunks, canonical):
                 ya = fq_from_mont(ya)
             g1_st(out, i, 0, xa)
             g1_st(out, i, 1, ya)
+    return out
+
+@njit(cache=True)
+def g1_apply(op, p, q):
+    """On Jacobian Montgomery arrays; op: 0 add(p, q), 1 dbl(p), 2 madd(p, affine part of q), 3 neg(p)."""
+    n = p.shape[0]
+    out = g1_jac_zeros(n)
+    for i in range(n):
+        P = g1_ld_jac(p, i)
+        Qp = g1_ld_jac(q, i)
+        if op == 0:
+            r = g1_add(P, Qp)
+        elif op == 1:
+            r = g1_dbl(P)
+        elif op == 2:
+            r = g1_madd(P, Qp[0], Qp[1])
+        else:
+            r = g1_neg(P)
+        g1_st_jac(out, i, r)
     return out
 
 # ======== G2 over fq2 ========
@@ -1118,6 +1199,53 @@ def g2_normalize(jac, nchunks, canonical):
                 ya = fq2_from_mont(ya)
             g2_st(out, i, 0, xa)
             g2_st(out, i, 1, ya)
+    return out
+
+@njit(cache=True)
+def g2_apply(op, p, q):
+    """On Jacobian Montgomery arrays; op: 0 add(p, q), 1 dbl(p), 2 madd(p, affine part of q), 3 neg(p)."""
+    n = p.shape[0]
+    out = g2_jac_zeros(n)
+    for i in range(n):
+        P = g2_ld_jac(p, i)
+        Qp = g2_ld_jac(q, i)
+        if op == 0:
+            r = g2_add(P, Qp)
+        elif op == 1:
+            r = g2_dbl(P)
+        elif op == 2:
+            r = g2_madd(P, Qp[0], Qp[1])
+        else:
+            r = g2_neg(P)
+        g2_st_jac(out, i, r)
+    return out
+
+@njit(cache=True)
+def fq2_apply(op, a, b):
+    """On (n, 2, 4) arrays; op: 0 add, 1 sub, 2 mul, 3 sqr, 4 neg, 5 inv, 6 to_mont, 7 from_mont."""
+    n = a.shape[0]
+    out = np.zeros((n, 2, 4), dtype=np.uint64)
+    for i in range(n):
+        x = (g1_ld(a, i, 0), g1_ld(a, i, 1))
+        y = (g1_ld(b, i, 0), g1_ld(b, i, 1))
+        if op == 0:
+            r = fq2_add(x, y)
+        elif op == 1:
+            r = fq2_sub(x, y)
+        elif op == 2:
+            r = fq2_mul(x, y)
+        elif op == 3:
+            r = fq2_sqr(x)
+        elif op == 4:
+            r = fq2_neg(x)
+        elif op == 5:
+            r = fq2_inv(x)
+        elif op == 6:
+            r = fq2_to_mont(x)
+        else:
+            r = fq2_from_mont(x)
+        g1_st(out, i, 0, r[0])
+        g1_st(out, i, 1, r[1])
     return out
 
 # ---- scalars: reduction mod r and signed Pippenger digits ----

@@ -482,6 +482,21 @@ def test_subscribers_failing_ones_do_not_block_and_healthy_one_gets_values(env: 
     assert receipt["gasUsed"] < 1_500_000
 
 
+def test_subscriber_unsubscribing_itself_during_callback_does_not_block(env: Env) -> None:
+    w3, feed = env.w3, env.feed
+    quitter = deploy_any(w3, "SelfUnsubscribingSubscriber")
+    rec = deploy_any(w3, "RecordingSubscriber")
+    # the quitter first: its removal swaps the last subscriber into its place and shrinks the list
+    for c in (quitter, rec):
+        send(feed.functions.subscribe(c.address), {"from": env.owner})
+    receipt = submit(env, make_att(env, 1))
+    assert not events(feed, receipt, "SubscriberFailed")
+    assert quitter.functions.calls().call() == 1 and rec.functions.calls().call() == 1
+    assert feed.functions.subscribers().call() == [rec.address]
+    submit(env, make_att(env, 2))
+    assert quitter.functions.calls().call() == 1 and rec.functions.calls().call() == 2
+
+
 def test_subscribe_rules(env: Env) -> None:
     feed = env.feed
     rec = deploy_any(env.w3, "RecordingSubscriber")

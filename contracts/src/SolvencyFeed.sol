@@ -535,10 +535,13 @@ contract SolvencyFeed is AggregatorV3Interface {
     /// whose extcodesize check would revert this transaction for a subscriber without code) that
     /// copies no return data (a returndata bomb cannot cost us gas). A failure emits SubscriberFailed.
     function _notify(uint64 round, bool solvent, uint256 ratio) internal {
-        uint256 n = _subscribers.length;
+        // a memory copy: a subscriber that (un)subscribes during its callback must not change the
+        // list being walked (an index past a shrunk array would revert the whole update)
+        address[] memory subs = _subscribers;
+        uint256 n = subs.length;
         bytes memory data = abi.encodeCall(ISolvencySubscriber.onSolvencyUpdate, (round, solvent, ratio));
         for (uint256 i = 0; i < n; i++) {
-            address target = _subscribers[i];
+            address target = subs[i];
             // EIP-150 forwards at most 63/64 of what is left: without this check a submitter could
             // starve subscribers on purpose by sending just enough gas for the rest of submit.
             if (gasleft() < SUBSCRIBER_GAS + SUBSCRIBER_GAS / 63 + 10_000) revert InsufficientGasForSubscribers(gasleft());

@@ -59,3 +59,17 @@ contract ReturnBombSubscriber {
         }
     }
 }
+
+interface IFeedUnsubscribe {
+    function unsubscribe(address subscriber) external;
+}
+
+/// Unsubscribes itself from inside the callback (the feed's list shrinks while it is walked).
+contract SelfUnsubscribingSubscriber is ISolvencySubscriber {
+    uint256 public calls;
+
+    function onSolvencyUpdate(uint64, bool, uint256) external override {
+        calls += 1;
+        IFeedUnsubscribe(msg.sender).unsubscribe(address(this));
+    }
+}

@@ -16,6 +16,7 @@ from relayer.zk.field import R
 from relayer.zk.formats import (
     read_r1cs,
     read_r1cs_file,
+    read_sym,
     read_wtns,
     r1cs_to_bytes,
     write_r1cs,
@@ -248,7 +249,7 @@ def circom_judge(tmp_path_factory: pytest.TempPathFactory) -> Path:
         pytest.skip(str(e))
     out = tmp_path_factory.mktemp("circom")
     # circom2 is WASI: it sees the file system through paths relative to the working directory
-    proc = subprocess.run([*cmd, "tests/circuits/judge.circom", "--r1cs", "--wasm", "-o", str(out),
+    proc = subprocess.run([*cmd, "tests/circuits/judge.circom", "--r1cs", "--wasm", "--sym", "-o", str(out),
                            "-l", "tools/node_modules"], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return out
@@ -280,3 +281,19 @@ def test_circom_circuit_is_read_and_its_witness_checked(circom_judge: Path, tmp_
     assert ok.returncode == 0 and "WITNESS IS CORRECT" in ok.stdout, ok.stdout + ok.stderr
     info = snarkjs("r1cs", "info", tmp_path / "again.r1cs")
     assert f"# of Labels: {f.n_labels}" in info.stdout
+
+    # circom's symbol file names the wires, for debugging a failing constraint of a circom circuit
+    names = read_sym(circom_judge / "judge.sym", r.n_wires)
+    assert [names[i] for i in range(1, 7)] == ["main.h", "main.lt", "main.prod", "main.a", "main.b", "main.secret"]
+    r.wire_names = names
+
+
+def test_sym_reader_rejects_garbage(tmp_path: Path) -> None:
+    (tmp_path / "x.sym").write_text("1,1,0,main.a\nnot a line\n")
+    with pytest.raises(FormatError, match="x.sym:2"):
+        read_sym(tmp_path / "x.sym")
+    (tmp_path / "y.sym").write_text("1,7,0,main.a\n")
+    with pytest.raises(FormatError, match="beyond"):
+        read_sym(tmp_path / "y.sym", n_wires=4)
+    (tmp_path / "z.sym").write_text("1,1,0,main.a\n2,-1,0,main.gone\n3,1,0,main.alias\n")
+    assert read_sym(tmp_path / "z.sym") == {0: "one", 1: "main.a"}

@@ -166,3 +166,29 @@ def r1cs_to_bytes(r1cs: R1CS, wire_to_label: list[int] | None = None, n_labels: 
 def write_r1cs(path: str | Path, r1cs: R1CS, wire_to_label: list[int] | None = None,
                n_labels: int | None = None) -> None:
     Path(path).write_bytes(r1cs_to_bytes(r1cs, wire_to_label, n_labels))
+
+
+def read_sym(src: str | Path, n_wires: int | None = None) -> dict[int, str]:
+    """Wire names from circom's `.sym` file (lines `labelId,wireId,componentId,name`; wireId -1 marks
+    a signal the optimizer removed). Set the result as `R1CS.wire_names` to debug a circom circuit."""
+    names: dict[int, str] = {0: "one"}
+    try:
+        text = Path(src).read_text()
+    except OSError as e:
+        raise FormatError(f"cannot read sym file {src}: {e}") from e
+    for lineno, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        parts = line.split(",", 3)
+        try:
+            wire = int(parts[1])
+            name = parts[3]
+        except (IndexError, ValueError) as e:
+            raise FormatError(f"{src}:{lineno}: expected 'labelId,wireId,componentId,name', got {line!r}") from e
+        if wire < 0:
+            continue
+        if n_wires is not None and wire >= n_wires:
+            raise FormatError(f"{src}:{lineno}: wire {wire} is beyond the circuit's {n_wires} wires")
+        # several labels can share a wire (aliases); keep the first, shortest-path name
+        names.setdefault(wire, name)
+    return names

@@ -243,10 +243,10 @@ class Circuit:
 
     def assert_equal(self, a: Operand, b: Operand, name: str | None = None) -> None:
         """(a - b) * 1 = 0."""
-        self.constrain(as_lc(a) - as_lc(b), 1, 0, name=name or "assert_equal")
+        self._add_constraint(as_lc(a) - as_lc(b), as_lc(1), as_lc(0), self._full_name(name, "assert_equal"))
 
     def assert_zero(self, a: Operand, name: str | None = None) -> None:
-        self.constrain(a, 1, 0, name=name or "assert_zero")
+        self._add_constraint(as_lc(a), as_lc(1), as_lc(0), self._full_name(name, "assert_zero"))
 
     def materialize(self, a: Operand, name: str | None = None) -> Signal:
         """A signal equal to the linear combination `a` (one constraint a * 1 = s)."""

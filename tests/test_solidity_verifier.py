@@ -11,7 +11,7 @@ import pytest
 from eth_abi import encode as abi_encode
 from eth_utils import keccak
 from web3 import Web3
-from web3.exceptions import ContractCustomError, ContractLogicError
+from web3.exceptions import ContractCustomError, ContractLogicError, Web3RPCError
 
 from relayer.contracts import deploy
 from relayer.errors import FormatError
@@ -66,6 +66,11 @@ def _reverts_with(fn: Any, sig: str) -> None:
         fn.call()
     data = exc.value.data if isinstance(exc.value.data, str) else str(exc.value)
     assert _selector(sig)[2:] in data, f"expected {sig}, got {exc.value!r}"
+
+
+def _factory(w3: Web3) -> Any:
+    art = S.load_full_artifact(S.VERIFIER_CONTRACT)
+    return w3.eth.contract(abi=art["abi"], bytecode=art["bytecode"])
 
 
 def _g1_add_generator(p: list[int]) -> list[int]:
@@ -354,8 +359,7 @@ def test_constructor_rejects_bad_keys(w3: Web3, keyset: dict[str, Any]) -> None:
     no_ic = list(a)
     no_ic[4] = []
     cases.append(no_ic)
-    abi, bytecode = S.load_full_artifact(S.VERIFIER_CONTRACT)["abi"], S.load_full_artifact(S.VERIFIER_CONTRACT)["bytecode"]
-    factory = w3.eth.contract(abi=abi, bytecode=bytecode)
+    factory = _factory(w3)
     for c in cases:
         # the revert reason names the key check ...
         data = factory.constructor(*c).data_in_transaction
@@ -529,3 +533,77 @@ def test_python_verifier_agrees_on_negatives(snarkjs_vectors: dict[str, Any], ke
     assert pv.verify(keyset["vk"], keyset["pubs"][0], keyset["proofs"][0]) is True
     assert pv.verify_batch(vk, [(pub0, p0), (pub1, p1)]) is True
     assert pv.verify_batch(vk, [(pub0, p0), (pub0, p1)]) is False
+
+
+# ---------------------------------------------------------------- G2 outside the subgroup, low gas
+
+
+def _fq_sqrt(a: int) -> int | None:
+    s = pow(a, (Q + 1) // 4, Q)  # q = 3 mod 4
+    return s if s * s % Q == a % Q else None
+
+
+def _g2_point_outside_subgroup(seed: int) -> tuple[tuple[int, int], tuple[int, int]]:
+    """A point on the twist y^2 = x^3 + 3/(9+u) that is not in the order-r subgroup (the twist's
+    cofactor is about 2^254, so a random point is outside it): found by square roots in Fq2."""
+    from py_ecc import optimized_bn128 as bn
+
+    rng = random.Random(seed)
+    while True:
+        x = bn.FQ2([rng.randrange(Q), rng.randrange(Q)])
+        rhs = x * x * x + bn.b2
+        a0, a1 = (int(c) for c in rhs.coeffs)
+        n = _fq_sqrt(a0 * a0 + a1 * a1)  # sqrt of the norm; u^2 = -1
+        if n is None:
+            continue
+        for cand in (n, Q - n):
+            t = (a0 + cand) * pow(2, -1, Q) % Q
+            y0 = _fq_sqrt(t)
+            if y0 is None or y0 == 0:
+                continue
+            y1 = a1 * pow(2 * y0, -1, Q) % Q
+            y = bn.FQ2([y0, y1])
+            assert y * y == rhs
+            pt = (x, y, bn.FQ2.one())
+            assert bn.is_on_curve(pt, bn.b2)
+            if bn.is_inf(bn.multiply(pt, R)):
+                continue
+            return ((int(x.coeffs[0]), int(x.coeffs[1])), (y0, y1))
+
+
+def test_b_outside_subgroup_rejected(verifier: Any, keyset: dict[str, Any], w3: Web3) -> None:
+    bad_b = _g2_point_outside_subgroup(3)
+    x = keyset["pubs"][0]
+    words = S.encode_proof(keyset["proofs"][0])
+    words[2:6] = [bad_b[0][1], bad_b[0][0], bad_b[1][1], bad_b[1][0]]
+    assert _single(verifier, words, x) is False
+    batch = [S.encode_proof(p) for p in keyset["proofs"][:3]]
+    batch[2][2:6] = words[2:6]
+    assert _batch(verifier, batch, keyset["pubs"][:3]) is False
+    # and a key whose delta is outside the subgroup cannot be deployed
+    args = S.vk_constructor_args(keyset["vk"])
+    args[3] = [bad_b[0][1], bad_b[0][0], bad_b[1][1], bad_b[1][0]]
+    factory = _factory(w3)
+    with pytest.raises(ContractCustomError) as exc:
+        w3.eth.call({"from": w3.eth.accounts[0], "data": factory.constructor(*args).data_in_transaction})
+    assert _selector("InvalidVerifyingKey(uint256)")[2:] in str(exc.value.data)
+
+
+def test_no_gas_limit_makes_a_valid_batch_read_false(w3: Web3, verifier: Any, keyset: dict[str, Any]) -> None:
+    """Below its estimate a valid batch reverts (InsufficientGas or out of gas); it never answers
+    false, so a feed can never record a valid bundle as invalid because of the gas limit."""
+    proofs = [S.encode_proof(p) for p in keyset["proofs"][:3]]
+    flat = [x for xs in keyset["pubs"][:3] for x in xs]
+    fn = verifier.functions.verifyBatch(proofs, flat)
+    data = fn._encode_transaction_data()
+    est = fn.estimate_gas({"from": w3.eth.accounts[0]})
+    assert w3.eth.call({"to": verifier.address, "data": data, "gas": est})[-1] == 1
+    reverted = 0
+    for gas in range(60_000, est, 9_973):
+        try:
+            out = w3.eth.call({"to": verifier.address, "data": data, "gas": gas})
+        except (ContractCustomError, ContractLogicError, Web3RPCError):
+            reverted += 1  # InsufficientGas, out of gas, or below the intrinsic gas floor
+            continue
+        assert out[-1] == 1, f"gas {gas}: returned false"
+    assert reverted > 10

@@ -1,6 +1,6 @@
-"""Circuit gadgets over the R1CS builder: bits and range checks, comparators, selection, Poseidon,
-Merkle-sum nodes. Each one adds its constraints AND its witness hints; each is tested with witnesses
-that must be rejected."""
+"""Circuit gadgets over the R1CS builder: bits and range checks, comparators, selection, signed values,
+Poseidon, Merkle-sum nodes. Each one adds its constraints AND its witness hints; each is tested with
+witnesses that must be rejected."""
 
 from relayer.zk.gadgets.bits import assert_bool, bits2num, num2bits, range_check
 from relayer.zk.gadgets.comparators import (
@@ -14,6 +14,7 @@ from relayer.zk.gadgets.comparators import (
 )
 from relayer.zk.gadgets.merkle import merkle_sum_parent
 from relayer.zk.gadgets.poseidon import poseidon_hash
+from relayer.zk.gadgets.signed import is_negative, split_signed
 
 __all__ = [
     "assert_bool",
@@ -29,4 +30,6 @@ __all__ = [
     "select",
     "poseidon_hash",
     "merkle_sum_parent",
+    "is_negative",
+    "split_signed",
 ]

@@ -12,8 +12,8 @@ import pytest
 from relayer.errors import ProverError, UnsatisfiedConstraint
 from relayer.zk.circuit import Circuit, CircuitError
 from relayer.zk.field import R
-from relayer.zk.gadgets import poseidon_hash
-from relayer.zk.poseidon import MAX_INPUTS, params, poseidon
+from relayer.zk.gadgets import poseidon_hash, poseidon_hash_many
+from relayer.zk.poseidon import MAX_INPUTS, params, poseidon, poseidon_many
 
 ROOT = Path(__file__).resolve().parent.parent
 VECTORS = json.loads((ROOT / "tests" / "vectors" / "poseidon.json").read_text())["vectors"]
@@ -109,3 +109,31 @@ def test_vectors_file_is_up_to_date() -> None:
         pytest.skip("tools/node_modules not installed (scripts/bootstrap)")
     proc = subprocess.run([str(ROOT / "scripts" / "gen-vectors-poseidon"), "--check"], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_poseidon_many_layout() -> None:
+    assert poseidon_many([]) == poseidon([0])
+    assert poseidon_many([7, 8]) == poseidon([2, 7, 8])
+    xs = list(range(100, 140))  # 40 values: 15 + 15 + 10
+    h = poseidon([40, *xs[:15]])
+    h = poseidon([h, *xs[15:30]])
+    assert poseidon_many(xs) == poseidon([h, *xs[30:]])
+    # lists of different lengths never share a chain: [P(len, ...), tail] is not a prefix trick
+    first = poseidon([17, *range(15)])
+    assert poseidon_many(list(range(17))) != poseidon_many([first, 15, 16])
+
+
+@pytest.mark.parametrize("n", [0, 1, 15, 16, 31])
+def test_poseidon_many_gadget(n: int) -> None:
+    xs = [(i * 0x9E3779B97F4A7C15) % R for i in range(n)]
+    c = Circuit()
+    ins = c.private_inputs("x", n)
+    c.output("h", poseidon_hash_many(c, ins, name="pm"))
+    w = c.witness({"x": xs})
+    c.check(w)
+    assert w[1] == poseidon_many(xs)
+    if n:
+        # changing any one input changes the hash: a stale output is rejected
+        bad = c.witness({"x": [xs[0] ^ 1, *xs[1:]]}, overrides={"pm.h0.out": c.value(w, "pm.h0.out")})
+        with pytest.raises(UnsatisfiedConstraint, match="pm.h0.out:eq"):
+            c.check(bad)

@@ -75,4 +75,19 @@ def poseidon(inputs: list[int] | tuple[int, ...]) -> int:
     return state[0]
 
 
-__all__ = ["poseidon", "params", "PoseidonParams", "MAX_INPUTS"]
+def poseidon_many(values: list[int] | tuple[int, ...]) -> int:
+    """Hash a list of any length (>= 0) to one field element, length-prefixed to rule out collisions
+    between lists of different lengths:
+        h = poseidon([len, v0 .. v14])                      (first call: up to 15 values)
+        h = poseidon([h, next up to 15 values])             (repeated until the list is consumed)
+    Same layout as the gadget `relayer.zk.gadgets.poseidon.poseidon_hash_many`.
+    """
+    vals = list(values)
+    chunk = MAX_INPUTS - 1
+    h = poseidon([len(vals), *vals[:chunk]])
+    for i in range(chunk, len(vals), chunk):
+        h = poseidon([h, *vals[i : i + chunk]])
+    return h
+
+
+__all__ = ["poseidon", "poseidon_many", "params", "PoseidonParams", "MAX_INPUTS"]

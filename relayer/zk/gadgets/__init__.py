@@ -13,7 +13,7 @@ from relayer.zk.gadgets.comparators import (
     select,
 )
 from relayer.zk.gadgets.merkle import merkle_sum_parent
-from relayer.zk.gadgets.poseidon import poseidon_hash
+from relayer.zk.gadgets.poseidon import poseidon_hash, poseidon_hash_many
 from relayer.zk.gadgets.signed import is_negative, split_signed
 
 __all__ = [
@@ -29,6 +29,7 @@ __all__ = [
     "greater_eq_than",
     "select",
     "poseidon_hash",
+    "poseidon_hash_many",
     "merkle_sum_parent",
     "is_negative",
     "split_signed",

@@ -67,3 +67,15 @@ def _sbox(c: Circuit, s: LinearCombination, name: str) -> Signal:
     x2 = c.mul(s, s, name=f"{name}.x2")
     x4 = c.mul(x2, x2, name=f"{name}.x4")
     return c.mul(x4, s, name=f"{name}.x5")
+
+
+def poseidon_hash_many(c: Circuit, inputs: Sequence[Operand], name: str | None = None) -> Signal:
+    """Length-prefixed chain of Poseidon calls over a list of any length; the layout (and the native
+    counterpart) is `relayer.zk.poseidon.poseidon_many`. The length is a circuit constant."""
+    vals = list(inputs)
+    chunk = MAX_INPUTS - 1
+    with c.scope(name or "poseidon_many"):
+        h = poseidon_hash(c, [len(vals), *vals[:chunk]], name="h0")
+        for k, i in enumerate(range(chunk, len(vals), chunk), 1):
+            h = poseidon_hash(c, [h, *vals[i : i + chunk]], name=f"h{k}")
+    return h

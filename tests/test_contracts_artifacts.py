@@ -125,3 +125,18 @@ def test_load_artifact_and_clear_errors() -> None:
         load_artifact("NoSuchContract")
     with pytest.raises(ConfigError, match="interface"):
         deploy(object(), "IProofBundleVerifier")
+
+
+def test_decode_error_names_the_rejection() -> None:
+    from eth_abi import encode as abi_encode
+    from eth_utils import keccak
+
+    from relayer.contracts import decode_error
+
+    data = keccak(text="NotEnoughSignatures(uint256,uint256)")[:4] + abi_encode(["uint256", "uint256"], [1, 2])
+    assert decode_error("SolvencyFeed", data) == "NotEnoughSignatures(got=1, threshold=2)"
+    assert decode_error("SolvencyFeed", "0x" + data.hex()) == "NotEnoughSignatures(got=1, threshold=2)"
+    assert decode_error("SolvencyFeed", "0xdeadbeef") is None  # not one of the feed's errors
+    assert decode_error("SolvencyFeed", b"\x01") is None  # too short to carry a selector
+    truncated = decode_error("SolvencyFeed", data[:20])
+    assert truncated is not None and "undecodable" in truncated

@@ -131,6 +131,19 @@ def test_vault_total_held_storage_slot_and_proof(chain: Any) -> None:
     assert int.from_bytes(w3.eth.get_storage_at(vault.address, wrong), "big") == 0
 
 
+def test_deploy_with_a_local_key(chain: Any) -> None:
+    from contract_helpers import dev_address, dev_key
+
+    from relayer.contracts import deploy
+    from relayer.errors import ConfigError
+
+    w3 = chain[0]
+    tok = deploy(w3, "TestERC20", "Local", "LOC", 2, private_key=dev_key(3))
+    assert tok.functions.owner().call() == dev_address(3)
+    with pytest.raises(ConfigError, match="not the address"):
+        deploy(w3, "TestERC20", "Local", "LOC", 2, private_key=dev_key(3), sender=dev_address(4))
+
+
 def test_vault_constructor_rejects_zero_owner(chain: Any) -> None:
     w3 = chain[0]
     from relayer.errors import ChainError

@@ -365,6 +365,39 @@ def test_rejects_attestation_older_than_max_age(env: Env) -> None:
 def test_set_max_age_owner_only(env: Env) -> None:
     expect_revert(env.feed.functions.setMaxAge(5), "NotOwner", {"from": env.submitter})
     expect_revert(env.feed.functions.setMaxAge(0), "InvalidMaxAge", {"from": env.owner})
+    expect_revert(env.feed.functions.setMaxFutureDrift(5), "NotOwner", {"from": env.submitter})
+
+
+def test_max_future_drift_setting(env: Env) -> None:
+    t = now(env.w3)
+    att = make_att(env, 1, ts=t + 3 * MAX_DRIFT)
+    rejects(env, att, "TimestampInFuture")
+    send(env.feed.functions.setMaxFutureDrift(10 * MAX_DRIFT), {"from": env.owner})
+    submit(env, att)
+
+
+def test_ownership_transfer(env: Env) -> None:
+    feed = env.feed
+    expect_revert(feed.functions.transferOwnership(env.submitter), "NotOwner", {"from": env.submitter})
+    expect_revert(feed.functions.transferOwnership("0x" + "00" * 20), "ZeroAddress", {"from": env.owner})
+    send(feed.functions.transferOwnership(env.submitter), {"from": env.owner})
+    assert feed.functions.owner().call() == env.submitter
+    expect_revert(feed.functions.setMaxAge(5), "NotOwner", {"from": env.owner})
+    send(feed.functions.setMaxAge(5), {"from": env.submitter})
+
+
+def test_constructor_rejects_bad_configuration(env: Env) -> None:
+    from relayer.errors import ChainError
+
+    signers = [dev_address(i) for i in SIGNER_IDS]
+    zero = "0x" + "00" * 20
+    for args in ((signers, 0, env.verifier.address, MAX_AGE, MAX_DRIFT, env.owner),
+                 (signers, 4, env.verifier.address, MAX_AGE, MAX_DRIFT, env.owner),
+                 (signers, 2, env.verifier.address, 0, MAX_DRIFT, env.owner),
+                 (signers, 2, env.verifier.address, MAX_AGE, MAX_DRIFT, zero),
+                 (signers, 2, env.owner, MAX_AGE, MAX_DRIFT, env.owner)):  # verifier without code
+        with pytest.raises(ChainError):
+            deploy_any(env.w3, "SolvencyFeed", *args)
 
 
 # ------------------------------------------------------------------ chain entries and totals

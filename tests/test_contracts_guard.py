@@ -96,3 +96,13 @@ def test_guard_refuses_incomplete_rounds(env: Any, round_id: int, updated_at: An
     expect_revert(guard.functions.borrow(1), "FeedIncomplete", {"from": e.submitter})
     send(scripted.functions.set(round_id, 2 * 10**8, ts, ts, round_id), {"from": e.owner})
     send(guard.functions.borrow(1), {"from": e.submitter})
+
+
+def test_guard_owner_only_settings(env: Any) -> None:
+    e, guard = env
+    expect_revert(guard.functions.setMaxAge(1), "NotOwner", {"from": e.submitter})
+    expect_revert(guard.functions.subscribeToFeed(), "NotOwner", {"from": e.submitter})
+    send(guard.functions.setMaxAge(60), {"from": e.owner})
+    submit(e, make_att(e, 1))
+    increase_time(e.w3, 120)
+    expect_revert(guard.functions.borrow(1), "FeedStale", {"from": e.submitter})

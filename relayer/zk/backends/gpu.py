@@ -72,6 +72,8 @@ KERNEL_ARGS: dict[str, str] = {
     "msm_window_combine_g2": "piip",
     "jac_to_affine_g1": "pp",
     "jac_to_affine_g2": "pp",
+    "g1_check_curve": "ppp",
+    "g2_check_curve": "ppp",
     "fb_table_g1": "pp",
     "fb_table_g2": "pp",
     "fb_mul_g1": "ppp",
@@ -104,7 +106,7 @@ def kernel_source() -> str:
     inc = '#include "gpu_field.cuh"'
     if inc not in src:
         raise ToolError(f"{KERNEL_FILE} does not include gpu_field.cuh")
-    return src.replace(inc, header)
+    return src.replace(inc, header.replace("#pragma once", "// (header inlined)"))
 
 
 def source_digest() -> str:
@@ -337,6 +339,11 @@ def _fq2_mul(a: tuple[int, int], b: tuple[int, int]) -> tuple[int, int]:
 _B2 = _fq2_mul((3, 0), (9 * pow(82, -1, Q) % Q, (-1 * pow(82, -1, Q)) % Q))  # 3 * (9 - u)/82
 
 
+# curve coefficients in Montgomery form for the on-curve kernels
+_B1_MONT = ints_to_limbs([3 * _MONT % Q])
+_B2_MONT = ints_to_limbs([_B2[0] * _MONT % Q, _B2[1] * _MONT % Q])
+
+
 def _check_g1(p: G1Point) -> None:
     if p is None:
         return
@@ -386,6 +393,7 @@ class GpuBackend(ProverBackend):
         self.stats = GpuStats()
         self._twiddles: dict[tuple[int, bool], Any] = {}
         self._consts: dict[int, Any] = {}
+        self._curve_consts: dict[bytes, Any] = {}
 
     # --- availability / description ---------------------------------------------------------
     @classmethod
@@ -429,23 +437,36 @@ class GpuBackend(ProverBackend):
             self._consts[x] = self.engine.upload(_mont_fr(x).reshape(-1))
         return self._consts[x]
 
+    def _upload_const(self, limbs: np.ndarray) -> Any:
+        key = limbs.tobytes()
+        if key not in self._curve_consts:
+            self._curve_consts[key] = self.engine.upload(limbs.reshape(-1))
+        return self._curve_consts[key]
+
     def _empty(self, words: int) -> Any:
         return self.xp.empty(int(words), dtype=self.xp.uint64)
 
     # --- MSM --------------------------------------------------------------------------------------
-    def prepare_g1(self, bases: np.ndarray) -> GpuBases:
-        a = _as_limbs(bases, (2, 4), "G1 bases")
-        _check_below(a, Q, "G1 bases")
+    def _prepare(self, a: np.ndarray, group: int) -> GpuBases:
+        """Upload bases once, convert to Montgomery form on the device, check them on the curve."""
+        what = f"G{group} bases"
+        _check_below(a, Q, what)
+        n = a.shape[0]
         d = self.engine.upload(a.reshape(-1))
-        self.engine.launch("fq_to_mont", a.shape[0] * 2, d, d)
-        return GpuBases(1, a.shape[0], d)
+        self.engine.launch("fq_to_mont", n * AFF_WORDS[group] // 4, d, d)
+        b_coef = _B1_MONT if group == 1 else _B2_MONT
+        bad = self.xp.zeros(n, dtype=self.xp.uint32)
+        self.engine.launch(f"g{group}_check_curve", n, d, self._upload_const(b_coef), bad)
+        if n and self.engine.to_int(bad.max()):
+            first = self.engine.to_int(self.xp.argmax(bad))
+            raise ProverError(f"{what}: point at index {first} is not on the curve (y^2 != x^3 + b)")
+        return GpuBases(group, n, d)
+
+    def prepare_g1(self, bases: np.ndarray) -> GpuBases:
+        return self._prepare(_as_limbs(bases, (2, 4), "G1 bases"), 1)
 
     def prepare_g2(self, bases: np.ndarray) -> GpuBases:
-        a = _as_limbs(bases, (2, 2, 4), "G2 bases")
-        _check_below(a, Q, "G2 bases")
-        d = self.engine.upload(a.reshape(-1))
-        self.engine.launch("fq_to_mont", a.shape[0] * 4, d, d)
-        return GpuBases(2, a.shape[0], d)
+        return self._prepare(_as_limbs(bases, (2, 2, 4), "G2 bases"), 2)
 
     def msm_g1(self, bases: Any, scalars: np.ndarray) -> G1Point:
         res = self._msm(bases, scalars, 1)

@@ -286,6 +286,31 @@ KERNEL(jac_to_affine_g2, const u64 *in, u64 *out)
     jac_to_affine_body<Fq2>(idx, in, out);
 KERNEL_END
 
+// On-curve check of Montgomery affine points: bad[t] = 1 unless y^2 = x^3 + b or (0, 0).
+// b (Montgomery, one element of F) comes from the host: 3 for G1, 3/(9+u) for G2.
+template <class F>
+HD void on_curve_body(i64 t, const u64 *pts, const u64 *b_coef, u32 *bad) {
+    Aff<F> p;
+    load_aff(pts + t * 2 * F::LIMBS, p);
+    F b;
+    load(b_coef, b);
+    if (is_inf(p)) {
+        bad[t] = 0;
+        return;
+    }
+    F lhs = sqr(p.y);
+    F rhs = add(mul(sqr(p.x), p.x), b);
+    bad[t] = eq(lhs, rhs) ? 0u : 1u;
+}
+
+KERNEL(g1_check_curve, const u64 *pts, const u64 *b_coef, u32 *bad)
+    on_curve_body<Fq>(idx, pts, b_coef, bad);
+KERNEL_END
+
+KERNEL(g2_check_curve, const u64 *pts, const u64 *b_coef, u32 *bad)
+    on_curve_body<Fq2>(idx, pts, b_coef, bad);
+KERNEL_END
+
 // ---- fixed-base multiplication (setup) -------------------------------------------------------
 // Table T[w][d] = (d * 2^(8w)) * B for w < 32, d < 256 (Jacobian, Montgomery); then each scalar
 // is the sum over its 32 bytes of T[w][byte_w]: 32 additions instead of ~380 doublings/additions.

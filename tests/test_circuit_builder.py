@@ -216,3 +216,12 @@ def test_declared_outputs() -> None:
     assert w == [1, 43, 6, 7, 42]
     with pytest.raises(UnsatisfiedConstraint, match="out:out"):
         r.check(c.tamper(w, {"out": 44}))
+
+
+def test_circuit_check_lists_the_signals_of_the_failing_constraint() -> None:
+    c, inputs = small_circuit()
+    bad = c.witness(inputs, overrides={"z": 16})
+    with pytest.raises(UnsatisfiedConstraint, match=r"z:mul .*signals: y=5, x=3, z=16$"):
+        c.check(bad)
+    with pytest.raises(UnsatisfiedConstraint, match="has 3 values"):
+        c.check([1, 2, 3])

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Union
 
-from relayer.errors import ProverError
+from relayer.errors import ProverError, UnsatisfiedConstraint
 from relayer.zk.field import R
 from relayer.zk.r1cs import R1CS
 
@@ -451,8 +451,32 @@ class Circuit:
         return sum(witness[perm[k]] * c for k, c in x.terms.items()) % R
 
     def check(self, witness: Sequence[int]) -> None:
-        """Raise UnsatisfiedConstraint naming the first constraint the witness breaks."""
-        self.compile().check(witness)
+        """Raise UnsatisfiedConstraint naming the first constraint the witness breaks, with the
+        signals it involves and their values (the debugging mode of SPEC 5.2)."""
+        r1cs = self.compile()
+        try:
+            r1cs.check(witness)
+        except UnsatisfiedConstraint as e:
+            idx = self._first_failing(r1cs, witness)
+            if idx is None:
+                raise
+            a, b, cc = r1cs.constraints[idx]
+            wires = sorted({*a, *b, *cc} - {0})
+            shown = ", ".join(f"{r1cs.wire_names.get(k, f'w{k}')}={witness[k]}" for k in wires[:8])
+            more = f" (+{len(wires) - 8} more)" if len(wires) > 8 else ""
+            raise UnsatisfiedConstraint(f"{e}; signals: {shown}{more}") from None
+
+    @staticmethod
+    def _first_failing(r1cs: R1CS, witness: Sequence[int]) -> int | None:
+        if len(witness) != r1cs.n_wires or witness[0] != 1:
+            return None
+        for i, (a, b, c) in enumerate(r1cs.constraints):
+            va = sum(witness[k] * v for k, v in a.items()) % R
+            vb = sum(witness[k] * v for k, v in b.items()) % R
+            vc = sum(witness[k] * v for k, v in c.items()) % R
+            if (va * vb - vc) % R:
+                return i
+        return None
 
 
 @contextmanager

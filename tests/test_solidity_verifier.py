@@ -520,19 +520,19 @@ def test_snarkjs_proofs_rejected_for_other_statements(snarkjs_verifier: Any, sna
 
 
 def test_python_verifier_agrees_on_negatives(snarkjs_vectors: dict[str, Any], keyset: dict[str, Any]) -> None:
-    """The Python verifier (relayer.zk.groth16.verifier) accepts and rejects the same proofs."""
-    pv = pytest.importorskip("relayer.zk.groth16.verifier")
+    """The Python verifier (relayer.zk.groth16.verifier) rejects what the contract rejects."""
+    from relayer.zk.groth16 import verifier as pv
+
     vk = snarkjs_vectors["vk"]
     (pub0, p0), (pub1, p1) = snarkjs_vectors["cases"][:2]
     assert pv.verify(vk, pub0, p0) is True
-    assert pv.verify(vk, pub1, p0) is False
-    assert pv.verify(vk, [pub0[0] + R, *pub0[1:]], p0) is False
-    assert pv.verify(vk, pub0, Proof(p0.a, p1.b, p0.c)) is False
-    assert pv.verify(vk, pub0, Proof((p0.a[0], (p0.a[1] + 1) % Q), p0.b, p0.c)) is False
-    assert pv.verify(keyset["other_vk"], keyset["pubs"][0], keyset["proofs"][0]) is False
-    assert pv.verify(keyset["vk"], keyset["pubs"][0], keyset["proofs"][0]) is True
-    assert pv.verify_batch(vk, [(pub0, p0), (pub1, p1)]) is True
-    assert pv.verify_batch(vk, [(pub0, p0), (pub0, p1)]) is False
+    assert pv.verify(vk, pub1, p0) is False  # other public inputs
+    assert pv.verify(vk, [pub0[0] + R, *pub0[1:]], p0) is False  # input + r
+    assert pv.verify(vk, pub0, Proof((p0.a[0], (p0.a[1] + 1) % Q), p0.b, p0.c)) is False  # off the curve
+    bad_b = _g2_point_outside_subgroup(3)
+    assert pv.verify(vk, pub0, Proof(p0.a, bad_b, p0.c)) is False  # B outside the subgroup
+    assert pv.verify(keyset["other_vk"], keyset["pubs"][0], keyset["proofs"][0]) is False  # another key
+    assert pv.verify_batch(vk, [(pub0, p0), (pub0, p1)]) is False  # one bad proof in a batch
 
 
 # ---------------------------------------------------------------- G2 outside the subgroup, low gas
@@ -607,3 +607,54 @@ def test_no_gas_limit_makes_a_valid_batch_read_false(w3: Web3, verifier: Any, ke
             continue
         assert out[-1] == 1, f"gas {gas}: returned false"
     assert reverted > 10
+
+
+# ---------------------------------------------------------------- proofs from our own prover
+
+
+@pytest.fixture(scope="module")
+def own_proofs() -> dict[str, Any]:
+    """dev_setup + prove (reference backend) on a small circuit: out = x*y^2*z + x, x public."""
+    from relayer.zk.backends import get_backend
+    from relayer.zk.circuit import Circuit
+    from relayer.zk.groth16.prover import prove
+    from relayer.zk.groth16.setup import dev_setup
+
+    c = Circuit("solverifier")
+    x = c.public_input("x")
+    y = c.private_input("y")
+    z = c.private_input("z")
+    t = c.mul(x, y, "t")
+    u = c.mul(t, y, "u")
+    v = c.mul(u, z, "v")
+    c.output("out", v + x)
+    backend = get_backend("reference")
+    r1cs = c.compile()
+    pk = dev_setup(r1cs, backend)
+    items = [
+        prove(pk, c.witness(w), backend, r1cs=r1cs)[::-1]
+        for w in ({"x": 3, "y": 5, "z": 7}, {"x": 0, "y": 2, "z": 9}, {"x": R - 1, "y": 4, "z": 1})
+    ]
+    return {"vk": pk.vk, "items": items}  # items: (public, proof)
+
+
+def test_own_prover_proofs_verify_on_chain(w3: Web3, own_proofs: dict[str, Any]) -> None:
+    from relayer.zk.groth16.verifier import verify_batch
+
+    vk, items = own_proofs["vk"], own_proofs["items"]
+    c = S.verifier_contract(w3, S.deploy_verifier(w3, vk))
+    for pub, proof in items:
+        assert _single(c, proof, pub) is True
+    pubs, proofs = [x for x, _ in items], [p for _, p in items]
+    assert _batch(c, proofs, pubs) is True
+    assert c.functions.verifyBundle(S.flatten_inputs(pubs, vk.n_public), 3, S.encode_bundle(proofs)).call() is True
+    # the on-chain and the Python batch verifier give the same verdicts
+    variants = {
+        "valid": (proofs, pubs),
+        "swapped inputs": (proofs, [pubs[1], pubs[0], pubs[2]]),
+        "wrong output": (proofs, [pubs[0], pubs[1], [(pubs[2][0] + 1) % R, pubs[2][1]]]),
+    }
+    for name, (ps, xs) in variants.items():
+        on_chain = _batch(c, ps, xs)
+        assert on_chain is verify_batch(vk, list(zip(xs, ps))), name
+        assert on_chain is (name == "valid"), name

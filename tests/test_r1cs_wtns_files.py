@@ -7,6 +7,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from relayer.errors import FormatError, ToolError, UnsatisfiedConstraint
 from relayer.tools import circom_cmd, snarkjs_cmd
@@ -297,3 +299,41 @@ def test_sym_reader_rejects_garbage(tmp_path: Path) -> None:
         read_sym(tmp_path / "y.sym", n_wires=4)
     (tmp_path / "z.sym").write_text("1,1,0,main.a\n2,-1,0,main.gone\n3,1,0,main.alias\n")
     assert read_sym(tmp_path / "z.sym") == {0: "one", 1: "main.a"}
+
+
+# --- fuzz: any corruption gives FormatError (or a file that still parses), never a crash -----------
+
+_GOOD_R1CS = r1cs_to_bytes(_tiny())
+_GOOD_WTNS = wtns_to_bytes([1, 2, 3, R - 1])
+
+
+def _mutate(data: bytes, edits: list[tuple[int, int]], cut: int | None) -> bytes:
+    b = bytearray(data)
+    for pos, val in edits:
+        b[pos % len(b)] = val
+    return bytes(b[:cut] if cut is not None else b)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(edits=st.lists(st.tuples(st.integers(0, 10_000), st.integers(0, 255)), max_size=4),
+       cut=st.one_of(st.none(), st.integers(0, len(_GOOD_R1CS))))
+def test_r1cs_reader_fuzz(edits: list[tuple[int, int]], cut: int | None) -> None:
+    data = _mutate(_GOOD_R1CS, edits, cut)
+    try:
+        r = read_r1cs(data)
+    except FormatError:
+        return
+    # whatever parsed is a well-formed system over its own wires
+    assert all(0 <= k < r.n_wires and 0 < v < r.prime for con in r.constraints for lc in con for k, v in lc.items())
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(edits=st.lists(st.tuples(st.integers(0, 10_000), st.integers(0, 255)), max_size=4),
+       cut=st.one_of(st.none(), st.integers(0, len(_GOOD_WTNS))))
+def test_wtns_reader_fuzz(edits: list[tuple[int, int]], cut: int | None) -> None:
+    data = _mutate(_GOOD_WTNS, edits, cut)
+    try:
+        w = read_wtns(data)
+    except FormatError:
+        return
+    assert all(0 <= v < R for v in w) and (not w or w[0] == 1)

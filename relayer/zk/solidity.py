@@ -202,6 +202,10 @@ contract Groth16Verifier is Groth16VerifierBase {{
     return "// SPDX-License-Identifier: MIT\n" + pragma + "\n\n" + "\n".join(units) + generated
 
 
+def _decimal_strings(v: Any) -> Any:
+    return [_decimal_strings(x) for x in v] if isinstance(v, list) else str(v)
+
+
 def export_verifier(vk: VerifyingKey, out_dir: Path | str) -> dict[str, Path]:
     """Write `Groth16Verifier.sol` (standalone source, key as constants, for users who compile
     themselves) and `deploy.json` (generic artifact + constructor args: send as a contract
@@ -215,8 +219,8 @@ def export_verifier(vk: VerifyingKey, out_dir: Path | str) -> dict[str, Path]:
         "contractName": VERIFIER_CONTRACT,
         "abi": art["abi"],
         "bytecode": "0x" + deployable_bytecode(vk).hex(),
-        "constructorArgs": [[str(v) for v in a] if not isinstance(a[0], list) else [[str(v) for v in p] for p in a]
-                            for a in vk_constructor_args(vk)],
+        # decimal strings: JSON numbers lose precision above 2^53 in most readers
+        "constructorArgs": _decimal_strings(vk_constructor_args(vk)),
         "vkHash": "0x" + vk_hash(vk).hex(),
         "nPublic": vk.n_public,
         "artifactSourceHash": art["sourceHash"],

@@ -210,7 +210,10 @@ contract SolvencyFeed is AggregatorV3Interface {
     // ---------------------------------------------------------------- subscribers
 
     /// @notice Register `subscriber` for callbacks. Allowed to the owner (for any contract) or to
-    /// the subscriber contract itself (msg.sender == subscriber). Must have code.
+    /// the subscriber contract itself (msg.sender == subscriber), so a protocol can integrate
+    /// without asking. Must have code. Self-subscription lets anyone take a slot: the cost is
+    /// bounded (MAX_SUBSCRIBERS x SUBSCRIBER_GAS per round, paid by the submitter) and the owner
+    /// can remove any subscriber with `unsubscribe`.
     function subscribe(address subscriber) external {
         if (msg.sender != owner && msg.sender != subscriber) revert NotAuthorized(msg.sender, subscriber);
         if (subscriber.code.length == 0) revert NotAContract(subscriber);

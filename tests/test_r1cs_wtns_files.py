@@ -157,7 +157,7 @@ def test_r1cs_rejects_malformed() -> None:
         read_r1cs(build(c=unreduced))
     dup = (struct.pack("<II", 2, 2) + (1).to_bytes(32, "little") + struct.pack("<I", 2)
            + (1).to_bytes(32, "little") + cons[40:])
-    with pytest.raises(FormatError, match="wire 2 twice"):
+    with pytest.raises(FormatError, match="lists a wire twice"):
         read_r1cs(build(c=dup))
     # label map of the wrong size, or not starting at label 0
     with pytest.raises(FormatError, match="wire->label"):

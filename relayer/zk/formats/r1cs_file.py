@@ -14,6 +14,7 @@ inside the iden3 container with magic "r1cs", all little-endian, field elements 
 
 from __future__ import annotations
 
+import gc
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -95,11 +96,23 @@ def read_r1cs(src: bytes | str | Path) -> R1CS:
 
 def _parse_constraints(buf: memoryview, m: int, n8: int, prime: int, n_wires: int,
                        name: str) -> list[tuple[LinearCombination, LinearCombination, LinearCombination]]:
-    data = bytes(buf)
+    # millions of small dicts and no garbage: the cyclic GC's full scans would dominate the parse
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        return _parse_constraints_inner(bytes(buf), m, n8, prime, n_wires, name)
+    finally:
+        if was:
+            gc.enable()
+
+
+def _parse_constraints_inner(data: bytes, m: int, n8: int, prime: int, n_wires: int,
+                             name: str) -> list[tuple[LinearCombination, LinearCombination, LinearCombination]]:
     size = len(data)
     pos = 0
     step = 4 + n8
     unpack_u32 = struct.Struct("<I").unpack_from
+    term = struct.Struct(f"<I{n8}s")
     from_bytes = int.from_bytes
     out: list[tuple[LinearCombination, LinearCombination, LinearCombination]] = []
     for ci in range(m):
@@ -112,22 +125,18 @@ def _parse_constraints(buf: memoryview, m: int, n8: int, prime: int, n_wires: in
             end = pos + nt * step
             if end > size:
                 raise FormatError(f"{name}: constraints section truncated in constraint {ci} ({part}: {nt} terms)")
-            lc: LinearCombination = {}
-            seen: set[int] = set()
-            for p in range(pos, end, step):
-                (wire,) = unpack_u32(data, p)
-                coef = from_bytes(data[p + 4 : p + step], "little")
-                if wire >= n_wires:
-                    raise FormatError(f"{name}: constraint {ci} ({part}) uses wire {wire}, circuit has {n_wires}")
-                if wire in seen:
-                    # the spec asks for ascending ids but circom itself does not always sort them;
-                    # a repeated id, though, would silently drop a term
-                    raise FormatError(f"{name}: constraint {ci} ({part}) lists wire {wire} twice")
-                if coef >= prime:
+            lc: LinearCombination = {w: from_bytes(v, "little") for w, v in term.iter_unpack(data[pos:end])}
+            if len(lc) != nt:
+                # the spec asks for ascending ids but circom itself does not always sort them;
+                # a repeated id, though, would silently drop a term
+                raise FormatError(f"{name}: constraint {ci} ({part}) lists a wire twice")
+            for w, v in lc.items():
+                if w >= n_wires:
+                    raise FormatError(f"{name}: constraint {ci} ({part}) uses wire {w}, circuit has {n_wires}")
+                if v >= prime:
                     raise FormatError(f"{name}: constraint {ci} ({part}) coefficient is not reduced mod the prime")
-                seen.add(wire)
-                if coef:
-                    lc[wire] = coef
+            if 0 in lc.values():
+                lc = {w: v for w, v in lc.items() if v}
             pos = end
             lcs.append(lc)
         out.append((lcs[0], lcs[1], lcs[2]))

@@ -658,3 +658,32 @@ def test_own_prover_proofs_verify_on_chain(w3: Web3, own_proofs: dict[str, Any])
         on_chain = _batch(c, ps, xs)
         assert on_chain is verify_batch(vk, list(zip(xs, ps))), name
         assert on_chain is (name == "valid"), name
+
+
+# ---------------------------------------------------------------- any single-word change is caught
+
+
+def test_any_tampered_word_rejects_the_batch(verifier: Any, keyset: dict[str, Any]) -> None:
+    """Property: changing any one word of any proof or input of a valid batch makes it false
+    (or, for an input pushed out of range, false as well); never true, never a revert."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(
+        n=st.integers(1, MAX_N),
+        data=st.data(),
+        delta=st.one_of(st.integers(1, 2**64), st.sampled_from([R, Q, 2**255, R - 1, Q - 1])),
+    )
+    def check(n: int, data: Any, delta: int) -> None:
+        proofs = [S.encode_proof(p) for p in keyset["proofs"][:n]]
+        flat = [x for xs in keyset["pubs"][:n] for x in xs]
+        if data.draw(st.booleans()):
+            i, w = data.draw(st.integers(0, n - 1)), data.draw(st.integers(0, 7))
+            proofs[i][w] = (proofs[i][w] + delta) % 2**256
+        else:
+            j = data.draw(st.integers(0, len(flat) - 1))
+            flat[j] = (flat[j] + delta) % 2**256
+        assert verifier.functions.verifyBatch(proofs, flat).call() is False
+
+    check()

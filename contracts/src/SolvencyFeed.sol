@@ -159,7 +159,7 @@ contract SolvencyFeed is AggregatorV3Interface {
     }
 
     constructor(
-        address[] memory signers,
+        address[] memory signers_,
         uint256 threshold_,
         address verifier_,
         uint64 maxAge_,
@@ -172,7 +172,7 @@ contract SolvencyFeed is AggregatorV3Interface {
         maxAge = maxAge_;
         maxFutureDrift = maxFutureDrift_;
         _description = "Venue collateralization ratio (sum assets / sum liabilities), 8 decimals";
-        _setSigners(signers, threshold_);
+        _setSigners(signers_, threshold_);
         // address(0) is allowed here: the feed then rejects every submit until setVerifier
         if (verifier_ != address(0)) _setVerifier(verifier_);
         emit OwnershipTransferred(address(0), owner_);
@@ -180,8 +180,8 @@ contract SolvencyFeed is AggregatorV3Interface {
 
     // ---------------------------------------------------------------- owner
 
-    function rotateSigners(address[] calldata signers, uint256 threshold_) external onlyOwner {
-        _setSigners(signers, threshold_);
+    function rotateSigners(address[] calldata signers_, uint256 threshold_) external onlyOwner {
+        _setSigners(signers_, threshold_);
     }
 
     /// @notice Set the proof verifier; only while none is set (fail closed, no key swapping).

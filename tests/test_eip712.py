@@ -193,3 +193,20 @@ def test_recover_signer_rejects_non_canonical() -> None:
         E.recover_signer(d, sig[:64])
     with pytest.raises(AttestationError, match="32-byte"):
         E.sign_attestation(d[:31], CASES[0]["signatures"][0]["key"])
+
+
+def test_public_input_order_matches_the_solvency_circuit() -> None:
+    """The feed/attestation derivation and the circuit's public-input order are one layout."""
+    from relayer.circuits.solvency import PUBLIC_INPUTS
+
+    e = _entry(blockHash=h(bytes(range(1, 33))))
+    att = E.Attestation.build(9, 1, 1, [e], b"")
+    bh = int.from_bytes(e.blockHash, "big")
+    by_name = {
+        "chainId": e.chainId, "blockNumber": e.blockNumber, "blockHashHi": bh >> 128, "blockHashLo": bh % 2**128,
+        "marketCommitment": int.from_bytes(e.marketCommitment, "big"), "assets": e.assets,
+        "liabilities": e.liabilities, "maintenanceMargin": e.maintenanceMargin, "badDebt": e.badDebt,
+        "underMargined": e.underMargined, "root": int.from_bytes(e.root, "big"), "round": att.round,
+    }
+    assert len(PUBLIC_INPUTS) == E.INPUTS_PER_CHAIN == len(set(by_name.values()))
+    assert E.public_inputs(att) == [by_name[n] for n in PUBLIC_INPUTS]

@@ -73,8 +73,9 @@ def choose_window(m: int) -> int:
         return 2
     best, best_cost = 2, math.inf
     for c in range(2, 21):
-        # full additions in the running-sum reduction cost ~1.5 mixed additions
-        cost = (254 // c + 1) * (m + 1.5 * (1 << c))
+        # per point one batch-affine addition (~6M); per bucket a mixed and a full Jacobian
+        # addition in the running-sum reduction (~27M), i.e. ~2.25 point additions per 2^c
+        cost = (254 // c + 1) * (m + 2.25 * (1 << c))
         if cost < best_cost:
             best, best_cost = c, cost
     return best

@@ -351,3 +351,23 @@ def test_cpu_backend_proves_a_larger_circuit() -> None:
     # a second proof reuses the prepared bases and is re-randomized (zero knowledge: r, s fresh)
     proof2, public2 = prove(key, w, cpu)
     assert public2 == public and proof2 != proof and verify(key.vk, public, proof2)
+
+
+def test_compiled_point_scaling_matches_plain_ints() -> None:
+    """The phase-2 δ⁻¹ scaling (numba) equals plain-int double-and-add, infinity and ±G included."""
+    import secrets
+
+    from relayer.zk.field import array_to_g1
+    from relayer.zk.groth16.ec import g1_neg, scale_all_g1, scale_all_g1_fast
+    from relayer.zk.groth16.setup import scale_g1_points
+
+    pts = [g1_mul(G1_GEN, secrets.randbelow(R)) for _ in range(40)] + [None, G1_GEN, g1_neg(G1_GEN)]
+    arr = g1_to_array(pts)
+    for k in (1, 2, 3, R - 1, secrets.randbelow(R)):
+        want = scale_all_g1(pts, k)
+        assert array_to_g1(scale_g1_points(arr, k)) == want
+        assert scale_all_g1_fast(pts, k) == want
+    bad = arr.copy()
+    bad[0, 1, 0] ^= 1
+    with pytest.raises(FormatError):
+        scale_g1_points(bad, 5)

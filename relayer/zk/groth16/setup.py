@@ -414,26 +414,41 @@ def phase2_new(r1cs: R1CS, basis: LagrangeBasis | PowersOfTau) -> ProvingKey:
     return pk
 
 
+def scale_g1_points(points: np.ndarray, k: int) -> np.ndarray:
+    """[k]·P for every row of an (n, 2, 4) array: compiled (numba) when available, else plain ints."""
+    from relayer.zk.groth16.ec import _naf, scale_all_g1_fast
+
+    if points.shape[0] == 0:
+        return points.copy()
+    try:
+        from relayer.zk.groth16.scale_kernel import scale_g1_array
+    except ImportError as exc:  # numba kernels not importable: the plain path is slower, not different
+        log.info("compiled point scaling unavailable (%s); using plain Python", exc)
+    else:
+        return scale_g1_array(points, k % R, _naf(k % R))
+    return g1_to_array(scale_all_g1_fast(array_to_g1(points), k)).reshape(-1, 2, 4)
+
+
 def phase2_contribute(pk: ProvingKey, name: str = "", entropy: bytes = b"") -> ProvingKey:
     """δ ← d·δ with fresh d: δG1, δG2 times d; C and H queries times d^{-1}. Returns a new key."""
     d = fresh_scalar(entropy, b"delta")
     dinv = pow(d, -1, R)
     t0 = time.perf_counter()
-    c = scale_all_g1(array_to_g1(pk.c_query), dinv)
-    h = scale_all_g1(array_to_g1(pk.h_query), dinv)
+    c_arr = scale_g1_points(pk.c_query, dinv)
+    h_arr = scale_g1_points(pk.h_query, dinv)
     new = replace(
         pk,
         vk=replace(pk.vk, delta_g2=scale_all_g2([pk.vk.delta_g2], d)[0]),
         delta_g1=scale_all_g1([pk.delta_g1], d)[0],
-        c_query=g1_to_array(c).reshape(-1, 2, 4),
-        h_query=g1_to_array(h).reshape(-1, 2, 4),
+        c_query=c_arr,
+        h_query=h_arr,
         contributions=list(pk.contributions),
         prepared={},
     )
     del d, dinv
     name = name or f"phase 2 contribution {sum(1 for c in pk.contributions if c.get('phase') == '2')}"
     new.contributions.append({"phase": "2", "name": name, "hash": _chain(pk.transcript_hash, "2", name, key_material(new))})
-    log.info("phase-2 contribution: %d points in %.1fs", len(c) + len(h), time.perf_counter() - t0)
+    log.info("phase-2 contribution: %d points in %.1fs", len(c_arr) + len(h_arr), time.perf_counter() - t0)
     return new
 
 

@@ -586,3 +586,41 @@ def test_nvcc_compiles_the_kernels_for_sm90(tmp_path: Path) -> None:
     ptx = (tmp_path / "k.ptx").read_text()
     for name in KERNEL_ARGS:
         assert f".entry {name}(" in ptx, name
+
+
+def test_cli_prove_with_gpu_and_no_device_exits_with_the_hint(tmp_path: Path) -> None:
+    """`relayer zk prove --prover gpu` as a real process: exit code of ProverError and the install hint."""
+    import sys
+
+    try:
+        GpuBackend.check_available()
+    except BackendUnavailable:
+        pass
+    else:
+        pytest.skip("a usable GPU is present here: the error path cannot be exercised")
+    pytest.importorskip("relayer.cli.zk", reason="the zk CLI is not in this tree")
+    from relayer.errors import ProverError as _PE
+    from relayer.zk.circuit import Circuit
+    from relayer.zk.formats.r1cs_file import write_r1cs
+    from relayer.zk.formats.wtns_file import write_wtns
+
+    c = Circuit("gpucli")
+    x = c.public_input("x")
+    y = c.private_input("y")
+    c.output("out", c.mul(x, y, "t"))
+    write_r1cs(tmp_path / "c.r1cs", c.compile())
+    write_wtns(tmp_path / "w.wtns", c.witness({"x": 3, "y": 4}))
+    run = [sys.executable, "-c", "from relayer.cli.main import main; main()"]
+    setup = subprocess.run(
+        [*run, "zk", "setup", "--r1cs", str(tmp_path / "c.r1cs"), "--out", str(tmp_path / "keys"), "--backend", "reference"],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert setup.returncode == 0, setup.stderr
+    proc = subprocess.run(
+        [*run, "zk", "prove", "--keys", str(tmp_path / "keys"), "--wtns", str(tmp_path / "w.wtns"),
+         "--proof", str(tmp_path / "p.json"), "--public", str(tmp_path / "pub.json"), "--prover", "gpu"],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert proc.returncode == _PE.exit_code, proc.stderr
+    assert "pip install -e '.[gpu]'" in proc.stderr
+    assert not (tmp_path / "p.json").exists()

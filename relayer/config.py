@@ -161,6 +161,8 @@ class RelayerSettings(_Model):
     keys: tuple[Path, ...] = Field(default=(), description="encrypted keystore files (relative to the config file)")
     quorum: Int = Field(default=1, ge=1, description="signatures a feed requires (its threshold)")
     password_env: str = Field(default=DEFAULT_PASSWORD_ENV, description="environment variable holding the keystore password")
+    # (added by the pipeline) folder of the solvency circuit's keys and circuit.json (relayer.keys_setup)
+    circuit_dir: Path = Field(default=Path("circuit"), description="solvency circuit keys folder (relative to the config file)")
 
     @field_validator("database_url")
     @classmethod
@@ -261,6 +263,9 @@ class ChainConfig(_Model):
     feed: Address
     assets: tuple[AssetConfig, ...] = Field(min_length=1)
     gas: GasPolicy = Field(default_factory=lambda: GasPolicy())
+    # (added by the pipeline) the venue's private book for this chain: a relayer-ledger/1 JSON file or a
+    # SQLite ledger database (.db/.sqlite), relative to the config file; default ledgers/<name>.json
+    ledger: Path | None = None
 
     @field_validator("rpc", mode="before")
     @classmethod
@@ -390,7 +395,16 @@ def load_config(
     # (paths given by a variable or flag are relative to the working directory, like any CLI path)
     base = Path.cwd() if ("relayer", "keys") in sources else path.resolve().parent
     keys = tuple(k if k.is_absolute() else (base / k) for k in cfg.relayer.keys)
-    return cfg.model_copy(update={"relayer": cfg.relayer.model_copy(update={"keys": keys})})
+    # circuit keys and ledgers: relative to the config file (or the cwd when set by a variable or flag)
+    cbase = Path.cwd() if ("relayer", "circuit_dir") in sources else path.resolve().parent
+    circuit_dir = cfg.relayer.circuit_dir if cfg.relayer.circuit_dir.is_absolute() else cbase / cfg.relayer.circuit_dir
+    chains = []
+    for i, c in enumerate(cfg.chains):
+        lbase = Path.cwd() if ("chains", i, "ledger") in sources else path.resolve().parent
+        ledger = c.ledger if c.ledger is not None else Path("ledgers") / f"{c.name}.json"
+        chains.append(c.model_copy(update={"ledger": ledger if ledger.is_absolute() else lbase / ledger}))
+    return cfg.model_copy(update={"relayer": cfg.relayer.model_copy(update={"keys": keys, "circuit_dir": circuit_dir}),
+                                  "chains": tuple(chains)})
 
 
 def _reject_secrets(path: Path, node: Any, loc: tuple[Any, ...]) -> None:

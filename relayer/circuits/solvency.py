@@ -134,6 +134,7 @@ class SolvencyCircuit:
             for i in range(0, len(words), CHUNK):
                 h = poseidon_hash(c, [h, *words[i:i + CHUNK]], name=f"chunk[{i // CHUNK}]")
             c.assert_equal(h, pub["marketCommitment"], name="commitment_eq")
+        self._implied: dict[str, LinearCombination] = {"marketCommitment": h}
         risk = [[risk_off[k][s] - RISK_OFFSET for s in range(s_n)] for k in range(k_n)]
 
         leaves: list[tuple[LinearCombination, LinearCombination, LinearCombination]] = []
@@ -143,8 +144,10 @@ class SolvencyCircuit:
             with c.scope(f"acct[{a}]"):
                 leaves.append(self._account(c, a, real, ids, salts, cash_off[a], qty_off[a], marks, risk,
                                             bad_debt, under))
-        c.assert_equal(sum(bad_debt, LinearCombination()), pub["badDebt"], name="badDebt_eq")
-        c.assert_equal(sum(under, LinearCombination()), pub["underMargined"], name="underMargined_eq")
+        self._implied["badDebt"] = sum(bad_debt, LinearCombination())
+        self._implied["underMargined"] = sum(under, LinearCombination())
+        c.assert_equal(self._implied["badDebt"], pub["badDebt"], name="badDebt_eq")
+        c.assert_equal(self._implied["underMargined"], pub["underMargined"], name="underMargined_eq")
 
         # Merkle-sum tree; every parent sum is a signal (tests can play a prover who cheats on it).
         # No range check is needed on parent sums: each leaf value is proven < 2^64 and there are at
@@ -164,6 +167,7 @@ class SolvencyCircuit:
                 level = nxt
                 depth += 1
         root_h, root_l, root_m = level[0]
+        self._implied.update(root=root_h, liabilities=root_l, maintenanceMargin=root_m)
         c.assert_equal(root_h, pub["root"], name="root_eq")
         c.assert_equal(root_l, pub["liabilities"], name="liabilities_eq")
         c.assert_equal(root_m, pub["maintenanceMargin"], name="maintenanceMargin_eq")
@@ -235,7 +239,7 @@ class SolvencyCircuit:
         under.append(bits[VALUE_BITS + 1])
 
         leaf = poseidon_hash(c, [ids[a], salts[a], owed, mm], name="leaf")
-        return leaf, owed, as_lc_signal(mm)
+        return leaf, owed, mm
 
     # ------------------------------------------------------------------------------ witness
     def inputs(self, ctx: ChainContext, book: Book, market: MarketData) -> dict[str, Any]:
@@ -279,16 +283,17 @@ class SolvencyCircuit:
             raise ProverError("tree() needs the evaluated book (BookRisk)")
         return MerkleSumTree([LeafData(r.id, r.salt, r.owed, r.requirement) for r in res.accounts], self.cap.accounts)
 
+    def implied_public(self, witness: Sequence[int]) -> dict[str, int]:
+        """The public values the witness's own internal signals imply (root, totals, commitment): what a
+        cheating prover would have to publish to match its witness. Tests use it to play that prover."""
+        return {k: self.circuit.value(witness, lc) for k, lc in self._implied.items()}
+
     def witness(self, inputs: Mapping[str, Any], overrides: Mapping[Signal | str, int] | None = None) -> list[int]:
         return self.circuit.witness(inputs, overrides=overrides)
 
     @staticmethod
     def public_from_inputs(inputs: Mapping[str, Any]) -> list[int]:
         return [int(inputs[n]) for n in PUBLIC_INPUTS]
-
-
-def as_lc_signal(s: Signal) -> LinearCombination:
-    return s
 
 
 def expected_public(ctx: ChainContext, book: Book, market: MarketData, cap: Capacity) -> list[int]:

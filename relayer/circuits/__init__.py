@@ -1,0 +1,1 @@
+"""Circuits of the solvency statement: the Merkle-sum tree (native) and the per-chain solvency circuit."""

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -271,6 +270,11 @@ def test_structurally_bad_nodes_rejected() -> None:
     ]:
         with pytest.raises(ChainError, match=msg):
             verify_proof(keccak(node), key, [node])
+    # a proven state-trie leaf that is not [nonce, balance, storageRoot, codeHash]
+    addr = "0x" + "cd" * 20
+    leaf = rlp.encode([_hp(_path(bytes.fromhex("cd" * 20)), True), rlp.encode([b"\x01", b"\x02", b"\x03"])])
+    with pytest.raises(ChainError, match="not an account record"):
+        verify_account(keccak(leaf), addr, [leaf])
     # an empty node is only the root of the empty trie
     assert verify_proof(EMPTY_TRIE_ROOT, key, [b"\x80"]) is None
     assert verify_proof(EMPTY_TRIE_ROOT, key, []) is None

@@ -19,7 +19,7 @@ from relayer.config import ChainConfig
 from relayer.devnet.anvil import AnvilProcess, _rpc, free_port, start_anvil
 from relayer.devnet.deploy import ChainDeployment, deploy_chain
 from relayer.errors import ChainError
-from relayer.watch import chain_assets, take_snapshot
+from relayer.watch import chain_assets, take_snapshot, take_snapshots
 from relayer.watch.snapshot import AGGREGATOR_LATEST_ROUND_SLOT, aggregator_round_slot, vault_holding_slot
 from tests.rpc_proxy import RpcProxy, call_result, for_address, header_field, proof_leaf, proof_value
 
@@ -273,3 +273,14 @@ def test_slow_rpc_times_out_within_the_timeout(devnet: tuple[AnvilProcess, Chain
         take_snapshot(chain_config(dep, [proc.rpc_url, proxy.url]), timeout_s=0.5)
     # the honest endpoint's reads plus one 0.5 s timeout; far below the 5 s the proxy would take
     assert time.monotonic() - t0 < 2.5
+
+
+def test_one_chain_down_does_not_hold_up_the_others(devnet: tuple[AnvilProcess, ChainDeployment]) -> None:
+    proc, dep = devnet
+    good = chain_config(dep, [proc.rpc_url])
+    dead_url = f"http://127.0.0.1:{free_port()}"
+    dead = chain_config(dep, [dead_url]).model_copy(update={"name": "devnet-b", "chain_id": 31338})
+    out = take_snapshots([good, dead], timeout_s=2)
+    snap, err = out["devnet-a"], out["devnet-b"]
+    assert not isinstance(snap, ChainError) and snap.holdings[0].amount == dep.assets[0].total_deposited
+    assert isinstance(err, ChainError) and dead_url in str(err)

@@ -2,7 +2,7 @@
 proven against the block's state root and agreed by every configured endpoint (SPEC §1, §2)."""
 
 from relayer.watch.reorg import Reorg, ReorgTracker
-from relayer.watch.snapshot import take_snapshot
+from relayer.watch.snapshot import take_snapshot, take_snapshots
 from relayer.watch.value import asset_value, chain_assets
 
-__all__ = ["Reorg", "ReorgTracker", "asset_value", "chain_assets", "take_snapshot"]
+__all__ = ["Reorg", "ReorgTracker", "asset_value", "chain_assets", "take_snapshot", "take_snapshots"]

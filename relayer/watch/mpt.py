@@ -151,11 +151,10 @@ def verify_account(state_root: bytes, address: str, proof: Sequence[bytes]) -> A
         return None
     try:
         fields = rlp.decode(raw)
-        if not isinstance(fields, list) or len(fields) != 4 or not all(isinstance(f, bytes) for f in fields):
+        parts = [f for f in fields if isinstance(f, bytes)] if isinstance(fields, list) else []
+        if len(parts) != 4 or len(parts) != len(fields):
             raise FormatError("expected a list of 4 byte strings")
-        nonce_b, balance_b, storage_root, code_hash = fields  # type: ignore[misc]
-        assert isinstance(nonce_b, bytes) and isinstance(balance_b, bytes)
-        assert isinstance(storage_root, bytes) and isinstance(code_hash, bytes)
+        nonce_b, balance_b, storage_root, code_hash = parts
         account = Account(rlp.decode_uint(nonce_b, "nonce"), rlp.decode_uint(balance_b, "balance"),
                           storage_root, code_hash)
     except FormatError as exc:

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from eth_abi import decode as abi_decode
@@ -233,5 +234,24 @@ def take_snapshot(
     return snap
 
 
+def take_snapshots(chains: Sequence[ChainConfig], *, timeout_s: float = DEFAULT_TIMEOUT_S
+                   ) -> dict[str, ChainSnapshot | ChainError]:
+    """Snapshot several chains concurrently; {chain name: snapshot, or the ChainError that chain
+    raised}. A chain that is down or lying costs only its own timeout, not the others' snapshots."""
+
+    def one(chain: ChainConfig) -> ChainSnapshot | ChainError:
+        try:
+            return take_snapshot(chain, timeout_s=timeout_s)
+        except ChainError as exc:
+            return exc
+
+    if not chains:
+        return {}
+    with ThreadPoolExecutor(max_workers=len(chains), thread_name_prefix="snapshot") as pool:
+        results = list(pool.map(one, chains))
+    return {c.name: r for c, r in zip(chains, results)}
+
+
 __all__ = ["AGGREGATOR_LATEST_ROUND_SLOT", "AGGREGATOR_ROUNDS_SLOT", "VAULT_TOTAL_HELD_SLOT", "aggregator_round_slot",
-           "check_chain_ids", "mapping_slot", "read_at", "select_block", "take_snapshot", "vault_holding_slot"]
+           "check_chain_ids", "mapping_slot", "read_at", "select_block", "take_snapshot", "take_snapshots",
+           "vault_holding_slot"]

@@ -628,34 +628,46 @@ def G_combine(win, c, extra):
     return acc
 
 
-@njit(cache=True)
+@njit(cache=True, parallel=True)
 def G_fb_table(pt, wbits, nwin):
-    # table[k, d] = d * 2^(wbits k) * P for d < 2^wbits (d = 0 left as zeros), Jacobian;
-    # pt is the prepared (Montgomery affine) point array of length 1
+    # table[k * 2^wbits + d] = d * 2^(wbits k) * P for 0 < d < 2^wbits (d = 0 left as zeros),
+    # Jacobian; pt is the prepared (Montgomery affine) point array of length 1. Rows in parallel.
     size = 1 << wbits
     tab = G_jac_zeros(nwin * size)
+    rows = G_jac_zeros(nwin)
     base = (G_ld(pt, 0, 0), G_ld(pt, 0, 1), F_ONE)
     for k in range(nwin):
+        G_st_jac(rows, k, base)
+        for _ in range(wbits):
+            base = G_dbl(base)
+    for k in prange(nwin):
+        step = G_ld_jac(rows, k)
         acc = G_INF
         for d in range(1, size):
-            acc = G_add(acc, base)
+            acc = G_add(acc, step)
             G_st_jac(tab, k * size + d, acc)
-        base = G_add(acc, base)
     return tab
 
 
 @njit(cache=True, parallel=True)
-def G_fb_mul(tab, scalars, wbits, nwin, nchunks, out):
-    # out[i] = scalars[i] * P (Jacobian) from the fixed-base table (affine Montgomery, flat)
+def G_fb_mul(tab, scalars, wbits, nwin, chunk, out):
+    """out[i] = scalars[i] * P as canonical affine, from the fixed-base table (affine Montgomery,
+    flat). Each scalar is a bucket of its non-zero table entries, summed batch-affine per chunk."""
     n = scalars.shape[0]
     size = 1 << wbits
     mask = np.uint64(size - 1)
-    for ch in prange(nchunks):
-        lo = n * ch // nchunks
-        hi = n * (ch + 1) // nchunks
+    nch = (n + chunk - 1) // chunk
+    for ch in prange(nch):
+        lo = ch * chunk
+        hi = min(n, lo + chunk)
+        pts = G_aff_zeros((hi - lo) * nwin)
+        inf = np.zeros((hi - lo) * nwin, dtype=np.uint8)
+        start = np.zeros(hi - lo, dtype=np.int64)
+        cnt = np.zeros(hi - lo, dtype=np.int64)
+        p = 0
         for i in range(lo, hi):
             s = fr_reduce(fr_ld(scalars, i))
-            acc = G_INF
+            start[i - lo] = p
             for k in range(nwin):
                 off = k * wbits
                 li = off >> 6
@@ -666,8 +678,16 @@ def G_fb_mul(tab, scalars, wbits, nwin, nchunks, out):
                 d = np.int64(v & mask)
                 if d != 0:
                     j = k * size + d
-                    acc = G_madd(acc, G_ld(tab, j, 0), G_ld(tab, j, 1))
-            G_st_jac(out, i, acc)
+                    G_st(pts, p, 0, G_ld(tab, j, 0))
+                    G_st(pts, p, 1, G_ld(tab, j, 1))
+                    p += 1
+            cnt[i - lo] = p - start[i - lo]
+        G_bucket_tree(pts, inf, start, cnt)
+        for i in range(lo, hi):
+            b = i - lo
+            if cnt[b] > 0 and not inf[start[b]]:
+                G_st(out, i, 0, F_from_mont(G_ld(pts, start[b], 0)))
+                G_st(out, i, 1, F_from_mont(G_ld(pts, start[b], 1)))
 
 
 @njit(cache=True, parallel=True)

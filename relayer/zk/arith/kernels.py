@@ -860,34 +860,46 @@ def g1_combine(win, c, extra):
     return acc
 
 
-@njit(cache=True)
+@njit(cache=True, parallel=True)
 def g1_fb_table(pt, wbits, nwin):
-    # table[k, d] = d * 2^(wbits k) * P for d < 2^wbits (d = 0 left as zeros), Jacobian;
-    # pt is the prepared (Montgomery affine) point array of length 1
+    # table[k * 2^wbits + d] = d * 2^(wbits k) * P for 0 < d < 2^wbits (d = 0 left as zeros),
+    # Jacobian; pt is the prepared (Montgomery affine) point array of length 1. Rows in parallel.
     size = 1 << wbits
     tab = g1_jac_zeros(nwin * size)
+    rows = g1_jac_zeros(nwin)
     base = (g1_ld(pt, 0, 0), g1_ld(pt, 0, 1), FQ_ONE)
     for k in range(nwin):
+        g1_st_jac(rows, k, base)
+        for _ in range(wbits):
+            base = g1_dbl(base)
+    for k in prange(nwin):
+        step = g1_ld_jac(rows, k)
         acc = G1_INF
         for d in range(1, size):
-            acc = g1_add(acc, base)
+            acc = g1_add(acc, step)
             g1_st_jac(tab, k * size + d, acc)
-        base = g1_add(acc, base)
     return tab
 
 
 @njit(cache=True, parallel=True)
-def g1_fb_mul(tab, scalars, wbits, nwin, nchunks, out):
-    # out[i] = scalars[i] * P (Jacobian) from the fixed-base table (affine Montgomery, flat)
+def g1_fb_mul(tab, scalars, wbits, nwin, chunk, out):
+    """out[i] = scalars[i] * P as canonical affine, from the fixed-base table (affine Montgomery,
+    flat). Each scalar is a bucket of its non-zero table entries, summed batch-affine per chunk."""
     n = scalars.shape[0]
     size = 1 << wbits
     mask = np.uint64(size - 1)
-    for ch in prange(nchunks):
-        lo = n * ch // nchunks
-        hi = n * (ch + 1) // nchunks
+    nch = (n + chunk - 1) // chunk
+    for ch in prange(nch):
+        lo = ch * chunk
+        hi = min(n, lo + chunk)
+        pts = g1_aff_zeros((hi - lo) * nwin)
+        inf = np.zeros((hi - lo) * nwin, dtype=np.uint8)
+        start = np.zeros(hi - lo, dtype=np.int64)
+        cnt = np.zeros(hi - lo, dtype=np.int64)
+        p = 0
         for i in range(lo, hi):
             s = fr_reduce(fr_ld(scalars, i))
-            acc = G1_INF
+            start[i - lo] = p
             for k in range(nwin):
                 off = k * wbits
                 li = off >> 6
@@ -898,8 +910,16 @@ def g1_fb_mul(tab, scalars, wbits, nwin, nchunks, out):
                 d = np.int64(v & mask)
                 if d != 0:
                     j = k * size + d
-                    acc = g1_madd(acc, g1_ld(tab, j, 0), g1_ld(tab, j, 1))
-            g1_st_jac(out, i, acc)
+                    g1_st(pts, p, 0, g1_ld(tab, j, 0))
+                    g1_st(pts, p, 1, g1_ld(tab, j, 1))
+                    p += 1
+            cnt[i - lo] = p - start[i - lo]
+        g1_bucket_tree(pts, inf, start, cnt)
+        for i in range(lo, hi):
+            b = i - lo
+            if cnt[b] > 0 and not inf[start[b]]:
+                g1_st(out, i, 0, fq_from_mont(g1_ld(pts, start[b], 0)))
+                g1_st(out, i, 1, fq_from_mont(g1_ld(pts, start[b], 1)))
 
 
 @njit(cache=True, parallel=True)
@@ -1317,34 +1337,46 @@ def g2_combine(win, c, extra):
     return acc
 
 
-@njit(cache=True)
+@njit(cache=True, parallel=True)
 def g2_fb_table(pt, wbits, nwin):
-    # table[k, d] = d * 2^(wbits k) * P for d < 2^wbits (d = 0 left as zeros), Jacobian;
-    # pt is the prepared (Montgomery affine) point array of length 1
+    # table[k * 2^wbits + d] = d * 2^(wbits k) * P for 0 < d < 2^wbits (d = 0 left as zeros),
+    # Jacobian; pt is the prepared (Montgomery affine) point array of length 1. Rows in parallel.
     size = 1 << wbits
     tab = g2_jac_zeros(nwin * size)
+    rows = g2_jac_zeros(nwin)
     base = (g2_ld(pt, 0, 0), g2_ld(pt, 0, 1), FQ2_ONE)
     for k in range(nwin):
+        g2_st_jac(rows, k, base)
+        for _ in range(wbits):
+            base = g2_dbl(base)
+    for k in prange(nwin):
+        step = g2_ld_jac(rows, k)
         acc = G2_INF
         for d in range(1, size):
-            acc = g2_add(acc, base)
+            acc = g2_add(acc, step)
             g2_st_jac(tab, k * size + d, acc)
-        base = g2_add(acc, base)
     return tab
 
 
 @njit(cache=True, parallel=True)
-def g2_fb_mul(tab, scalars, wbits, nwin, nchunks, out):
-    # out[i] = scalars[i] * P (Jacobian) from the fixed-base table (affine Montgomery, flat)
+def g2_fb_mul(tab, scalars, wbits, nwin, chunk, out):
+    """out[i] = scalars[i] * P as canonical affine, from the fixed-base table (affine Montgomery,
+    flat). Each scalar is a bucket of its non-zero table entries, summed batch-affine per chunk."""
     n = scalars.shape[0]
     size = 1 << wbits
     mask = np.uint64(size - 1)
-    for ch in prange(nchunks):
-        lo = n * ch // nchunks
-        hi = n * (ch + 1) // nchunks
+    nch = (n + chunk - 1) // chunk
+    for ch in prange(nch):
+        lo = ch * chunk
+        hi = min(n, lo + chunk)
+        pts = g2_aff_zeros((hi - lo) * nwin)
+        inf = np.zeros((hi - lo) * nwin, dtype=np.uint8)
+        start = np.zeros(hi - lo, dtype=np.int64)
+        cnt = np.zeros(hi - lo, dtype=np.int64)
+        p = 0
         for i in range(lo, hi):
             s = fr_reduce(fr_ld(scalars, i))
-            acc = G2_INF
+            start[i - lo] = p
             for k in range(nwin):
                 off = k * wbits
                 li = off >> 6
@@ -1355,8 +1387,16 @@ def g2_fb_mul(tab, scalars, wbits, nwin, nchunks, out):
                 d = np.int64(v & mask)
                 if d != 0:
                     j = k * size + d
-                    acc = g2_madd(acc, g2_ld(tab, j, 0), g2_ld(tab, j, 1))
-            g2_st_jac(out, i, acc)
+                    g2_st(pts, p, 0, g2_ld(tab, j, 0))
+                    g2_st(pts, p, 1, g2_ld(tab, j, 1))
+                    p += 1
+            cnt[i - lo] = p - start[i - lo]
+        g2_bucket_tree(pts, inf, start, cnt)
+        for i in range(lo, hi):
+            b = i - lo
+            if cnt[b] > 0 and not inf[start[b]]:
+                g2_st(out, i, 0, fq2_from_mont(g2_ld(pts, start[b], 0)))
+                g2_st(out, i, 1, fq2_from_mont(g2_ld(pts, start[b], 1)))
 
 
 @njit(cache=True, parallel=True)

@@ -17,6 +17,7 @@ _SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "zk": ("relayer.cli.zk", "zk"),
     "setup": ("relayer.cli.setup", "setup"),
     "bench": ("relayer.cli.bench", "bench"),
+    "inclusion": ("relayer.cli.inclusion", "inclusion"),
 }
 
 

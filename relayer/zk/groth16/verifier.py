@@ -13,7 +13,7 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from eth_utils import keccak
+from eth_hash.auto import keccak
 from py_ecc import optimized_bn128 as bn
 
 from relayer.errors import ProverError
@@ -36,13 +36,29 @@ def to_py_ecc_g2(p: G2Point) -> Any:
     return (bn.FQ2([p[0][0], p[0][1]]), bn.FQ2([p[1][0], p[1][1]]), bn.FQ2.one())
 
 
-def _pairing_product_is_one(pairs: Sequence[tuple[G1Point, G2Point]]) -> bool:
-    """Π e(P_i, Q_i) == 1 with one final exponentiation (Miller loops multiplied first)."""
+_MILLER_CACHE: dict[tuple[G1Point, G2Point], Any] = {}
+
+
+def _miller(p: G1Point, q: G2Point, cache: bool = False) -> Any:
+    """The Miller loop of e(p, q) before the final exponentiation (cached for fixed key pairs)."""
+    if cache and (p, q) in _MILLER_CACHE:
+        return _MILLER_CACHE[(p, q)]
+    m = bn.pairing(to_py_ecc_g2(q), to_py_ecc_g1(p), final_exponentiate=False)
+    if cache:
+        if len(_MILLER_CACHE) > 64:
+            _MILLER_CACHE.clear()
+        _MILLER_CACHE[(p, q)] = m
+    return m
+
+
+def _pairing_product_is_one(pairs: Sequence[tuple[G1Point, G2Point]], fixed_last: bool = False) -> bool:
+    """Π e(P_i, Q_i) == 1 with one final exponentiation (Miller loops multiplied first).
+    fixed_last: the last pair is a key constant (e(α, β)) whose Miller value is cached."""
     acc = bn.FQ12.one()
-    for p, q in pairs:
+    for i, (p, q) in enumerate(pairs):
         if p is None or q is None:
             continue  # e(O, Q) = e(P, O) = 1
-        acc = acc * bn.pairing(to_py_ecc_g2(q), to_py_ecc_g1(p), final_exponentiate=False)
+        acc = acc * _miller(p, q, cache=fixed_last and i == len(pairs) - 1)
     return bn.final_exponentiate(acc) == bn.FQ12.one()
 
 
@@ -76,7 +92,8 @@ def verify(vk: VerifyingKey, public: Sequence[int], proof: Proof) -> bool:
         return False
     vk_x = public_accumulator(vk, public)
     return _pairing_product_is_one(
-        [(g1_neg(proof.a), proof.b), (vk_x, vk.gamma_g2), (proof.c, vk.delta_g2), (vk.alpha_g1, vk.beta_g2)]
+        [(g1_neg(proof.a), proof.b), (vk_x, vk.gamma_g2), (proof.c, vk.delta_g2), (vk.alpha_g1, vk.beta_g2)],
+        fixed_last=True,
     )
 
 

@@ -73,6 +73,7 @@ def devnet_up(
     verifier_addresses: Sequence[str | None] | None = None,
     env: Mapping[str, str] | None = None,
     progress: Callable[[str], None] = lambda msg: None,
+    solvency: bool = True,
 ) -> dict[str, Any]:
     """Start, deploy, seed and record a devnet; returns the state written to devnet.json.
 
@@ -142,6 +143,12 @@ def devnet_up(
             dep = deploy_chain(w3, i, operators, QUORUM, verifier_address=verifiers[i])
             state["chains"][i]["deployment"] = dep.to_json()
             write_state(devnet_dir, state)
+        if solvency and not any(verifiers):
+            # issue 5 item 4 (relayer/devnet/solvency.py): circuit keys, Groth16 verifier on every feed, books
+            from relayer.devnet.solvency import seed_solvency
+
+            seed_solvency(devnet_dir, state, progress=progress)
+            write_state(devnet_dir, state)
         config_path = write_devnet_config(devnet_dir, state)
         # the file we hand to users must load; check it here rather than at their first `relayer run`
         load_config(config_path, env={}).check_keystores()
@@ -177,8 +184,10 @@ def write_devnet_config(devnet_dir: Path, state: dict[str, Any]) -> Path:
             "name": c["name"],
             "chain_id": c["chain_id"],
             "rpc": [c["rpc_url"]],
-            # anvil mines each transaction at once and never reorgs: nothing to wait for
-            "confirmations": 0,
+            # anvil never reorgs on its own, but a feed only accepts a block strictly below the one
+            # that includes the submission (OwnBlockNotPast; eth_estimateGas runs at the head):
+            # read one block behind the head
+            "confirmations": 1,
             "vault": dep["contracts"]["vault"],
             "feed": dep["contracts"]["feed"],
             "gas": {"max_fee_gwei": 100, "priority_fee_gwei": 1},

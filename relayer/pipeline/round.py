@@ -1,0 +1,380 @@
+"""One round, end to end (SPEC §1, issue 5 item 3): snapshot every chain → market data and book →
+per-chain proofs (in parallel) → bundle → EIP-712 attestation → quorum signatures → submission to
+every feed. Every step is persisted through the store before its side effect (STYLE 7), so a
+restart resumes an unfinished round instead of repeating it:
+
+  snapshotted / proven   proofs already stored are kept; the snapshot blocks are re-checked for
+                         reorgs (a reorged round is failed, never signed; the next one is new)
+  attested               signed (the signer refuses a different attestation for the round), sent
+  signed / submitting    sent to the feeds that do not have it yet (the relay looks up what it
+                         already sent before sending anything again)
+
+Proofs are verified here, against the public inputs the feeds will derive from the attestation,
+before anything is signed. Stage timings go to the store (state times), the metrics and the log.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+from eth_utils import to_checksum_address
+from web3 import Web3
+
+from relayer import metrics
+from relayer.aggregate.bundle import ChainProof, ProofBundle
+from relayer.attest.eip712 import INPUTS_PER_CHAIN, Attestation, ChainEntry, public_inputs
+from relayer.attest.signer import QuorumSigner, Signer
+from relayer.config import ChainConfig, RelayerConfig
+from relayer.contracts import load_artifact
+from relayer.errors import ChainError, HaltError, RelayerError, VerificationError
+from relayer.keys_setup import SolvencyKeys
+from relayer.pipeline.market import ChainStatement, chain_statement, load_book
+from relayer.pipeline.prover import ChainProver, ProveJob
+from relayer.storage import RoundState, Store
+from relayer.types import ChainSnapshot
+from relayer.watch.reorg import ReorgTracker
+from relayer.watch.snapshot import take_snapshot
+
+log = logging.getLogger(__name__)
+
+RATIO_CAP = 2**255 - 1  # SolvencyFeed.RATIO_CAP: the ratio when nothing is owed
+MAX_REORG_RETRIES = 3
+
+
+def ratio_e8(assets: int, liabilities: int) -> int:
+    """floor(assets * 1e8 / liabilities), capped, exactly as SolvencyFeed computes it."""
+    if liabilities == 0:
+        return RATIO_CAP
+    return min(assets * 10**8 // liabilities, RATIO_CAP)
+
+
+@dataclass
+class RoundOutcome:
+    """What one `run_once` did. `status`: done | submitting | skipped | failed."""
+
+    status: str
+    round: int | None = None
+    reason: str | None = None
+    ratio_e8: int | None = None
+    solvent: bool | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+    submissions: dict[int, str] = field(default_factory=dict)  # chain id -> submission state
+
+
+class _Timer:
+    def __init__(self) -> None:
+        self.t: dict[str, float] = {}
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        t0 = time.perf_counter()
+        try:
+            yield
+        finally:
+            dt = time.perf_counter() - t0
+            self.t[name] = self.t.get(name, 0.0) + dt
+            metrics.ROUND_STAGE_SECONDS.labels(stage=name).observe(dt)
+
+
+def feed_contract(w3: Web3, address: str) -> Any:
+    abi, _ = load_artifact("SolvencyFeed")
+    return w3.eth.contract(address=to_checksum_address(address), abi=abi)
+
+
+class RoundPipeline:
+    """Runs rounds for one config. Not thread-safe: the daemon runs one round at a time."""
+
+    def __init__(
+        self,
+        cfg: RelayerConfig,
+        store: Store,
+        keys: SolvencyKeys,
+        signers: Sequence[Signer],
+        relay: Any,
+        *,
+        backend: str | None = None,
+        prover_workers: int | None = None,
+        rpc_timeout_s: float = 10.0,
+        progress: Callable[[str], None] = lambda m: None,
+    ) -> None:
+        self.cfg = cfg
+        self.store = store
+        self.keys = keys
+        self.signers = list(signers)
+        self.relay = relay
+        self.progress = progress
+        self.rpc_timeout_s = rpc_timeout_s
+        be = backend or cfg.relayer.prover
+        self.prover = ChainProver(keys, be, prover_workers)
+        self.quorum = QuorumSigner(self.signers, cfg.relayer.quorum, store)
+        self.trackers = {c.chain_id: ReorgTracker(c, rpc_timeout_s) for c in cfg.chains}
+        self._w3: dict[int, Web3] = {}
+
+    # ------------------------------------------------------------------ helpers
+
+    def w3(self, chain: ChainConfig) -> Web3:
+        if chain.chain_id not in self._w3:
+            self._w3[chain.chain_id] = Web3(Web3.HTTPProvider(chain.rpc[0], request_kwargs={"timeout": self.rpc_timeout_s}))
+        return self._w3[chain.chain_id]
+
+    def chain_by_id(self, chain_id: int) -> ChainConfig:
+        for c in self.cfg.chains:
+            if c.chain_id == chain_id:
+                return c
+        raise ChainError(f"chain id {chain_id} is not in the config")
+
+    def feed_state(self, chain: ChainConfig) -> tuple[int, int]:
+        """(lastRound, signerSetVersion) of the chain's feed."""
+        try:
+            f = feed_contract(self.w3(chain), chain.feed)
+            return int(f.functions.lastRound().call()), int(f.functions.signerSetVersion().call())
+        except Exception as exc:  # web3 raises many unrelated types
+            raise ChainError(f"{chain.name}: cannot read the feed at {chain.feed}: {exc}") from None
+
+    def close(self) -> None:
+        self.prover.close()
+
+    # ------------------------------------------------------------------ the round
+
+    def snapshot_all(self) -> dict[int, ChainSnapshot]:
+        """Every chain's snapshot, taken concurrently; any chain that cannot be snapshotted fails
+        the attempt (a round attests all chains or none: a missing chain would hide its liabilities)."""
+        def one(c: ChainConfig) -> ChainSnapshot:
+            return take_snapshot(c, timeout_s=self.rpc_timeout_s)
+
+        with ThreadPoolExecutor(max_workers=len(self.cfg.chains)) as ex:
+            futs = {c.chain_id: ex.submit(one, c) for c in self.cfg.chains}
+            out: dict[int, ChainSnapshot] = {}
+            errors: list[str] = []
+            for cid, f in futs.items():
+                try:
+                    out[cid] = f.result()
+                    metrics.CHAIN_HEAD.labels(chain=self.chain_by_id(cid).name).set(int(out[cid].block_number))
+                except RelayerError as exc:
+                    errors.append(str(exc))
+        if errors:
+            raise ChainError("snapshot failed, no round this time: " + "; ".join(errors))
+        return out
+
+    def next_round_number(self) -> int:
+        last = self.store.last_round_number()
+        for c in self.cfg.chains:
+            try:
+                last = max(last, self.feed_state(c)[0])
+            except ChainError as exc:
+                log.warning("%s", exc)
+        return last + 1
+
+    def last_published(self) -> Attestation | None:
+        """The attestation of the newest round that reached a feed (done or submitting)."""
+        for rec in reversed(self.store.rounds([RoundState.DONE, RoundState.SUBMITTING])):
+            try:
+                return self.store.get_attestation(rec.round)[0]
+            except RelayerError:
+                continue
+        return None
+
+    def should_publish(self, assets: int, liabilities: int, now: float) -> str | None:
+        """Why to publish now (first round, heartbeat due, deviation, solvency flip), or None."""
+        last = self.last_published()
+        if last is None:
+            return "first round"
+        if now - last.timestamp >= self.cfg.relayer.heartbeat_s:
+            return f"heartbeat ({int(now - last.timestamp)} s since round {last.round})"
+        old, new = ratio_e8(last.totalAssets, last.totalLiabilities), ratio_e8(assets, liabilities)
+        if (last.totalAssets >= last.totalLiabilities) != (assets >= liabilities):
+            return "solvency changed"
+        if old == 0 or abs(new - old) * 10_000 > self.cfg.relayer.deviation_bps * old:
+            return f"ratio moved from {old / 1e8:.4f} to {new / 1e8:.4f} (threshold {self.cfg.relayer.deviation_bps} bps)"
+        return None
+
+    def run_once(self, force: bool = False) -> RoundOutcome:
+        """Resume unfinished rounds, then take a new round if a trigger fires (or `force`)."""
+        resumed = self.resume()
+        if resumed is not None and resumed.status == "submitting":
+            # a feed still lacks an earlier round: do not pile new rounds on top of a stuck chain
+            # (the relay skips superseded rounds, so a new round would also be fine, but slower)
+            pass
+        for attempt in range(MAX_REORG_RETRIES + 1):
+            out = self._new_round(force)
+            if out.status != "failed" or not (out.reason or "").startswith("reorg"):
+                return out
+            log.warning("round %s: %s; taking a new snapshot (attempt %d)", out.round, out.reason, attempt + 2)
+        return out
+
+    def _new_round(self, force: bool) -> RoundOutcome:
+        timer = _Timer()
+        t_start = time.perf_counter()
+        self.progress("snapshotting chains")
+        with timer.stage("snapshot"):
+            snaps = self.snapshot_all()
+        with timer.stage("statement"):
+            round_no = self.next_round_number()
+            stmts: dict[int, ChainStatement] = {}
+            for c in self.cfg.chains:
+                stmts[c.chain_id] = chain_statement(c, snaps[c.chain_id], load_book(c), self.keys.spec, round_no)
+        total_a = sum(s.context.assets for s in stmts.values())
+        total_l = sum(s.risk.liabilities for s in stmts.values())
+        reason = "forced" if force else self.should_publish(total_a, total_l, time.time())
+        if reason is None:
+            metrics.ROUNDS.labels(outcome="skipped").inc()
+            return RoundOutcome("skipped", None, "no trigger: ratio within the deviation and heartbeat not due",
+                                ratio_e8(total_a, total_l), total_a >= total_l, timer.t)
+        log.info("round %d: publishing (%s)", round_no, reason)
+        snapshot_ids = {cid: self.store.save_snapshot(s) for cid, s in snaps.items()}
+        self.store.create_round(round_no, snapshot_ids)
+        metrics.LAST_ROUND.set(round_no)
+        for cid, s in snaps.items():
+            self.trackers[cid].record(s)
+        try:
+            out = self._prove_and_publish(round_no, stmts, timer)
+        except HaltError:
+            raise
+        except RelayerError as exc:
+            rec = self.store.get_round(round_no)
+            if rec is not None and rec.state in (RoundState.SNAPSHOTTED, RoundState.PROVEN, RoundState.ATTESTED):
+                self.store.advance_round(round_no, RoundState.FAILED, str(exc)[:500])
+            metrics.ROUNDS.labels(outcome="failed").inc()
+            log.error("round %d failed: %s", round_no, exc)
+            return RoundOutcome("failed", round_no, str(exc), timings=timer.t)
+        metrics.ROUND_SECONDS.observe(time.perf_counter() - t_start)
+        out.timings = timer.t
+        log.info("round %d: %s in %.1fs (%s)", round_no, out.status, time.perf_counter() - t_start,
+                 ", ".join(f"{k} {v:.2f}s" for k, v in timer.t.items()))
+        return out
+
+    def _prove_and_publish(self, round_no: int, stmts: Mapping[int, ChainStatement], timer: _Timer) -> RoundOutcome:
+        # ---- prove (chains in parallel); every proof stored as soon as it exists
+        self.progress(f"round {round_no}: proving {len(stmts)} chain(s) with {self.prover.backend_name}")
+        with timer.stage("prove"):
+            proofs = self._prove(round_no, stmts)
+        # ---- bundle + attestation, and the local verification the feeds will repeat
+        with timer.stage("aggregate"):
+            att, bundle = self._attest(round_no, stmts, proofs)
+        self.store.advance_round(round_no, RoundState.PROVEN)
+        # ---- the blocks must still be canonical before anyone signs them
+        with timer.stage("reorg_check"):
+            self._check_reorgs(round_no, stmts)
+        self.store.save_attestation(att, bundle.encode())  # -> attested
+        return self._sign_and_submit(att, bundle.encode(), timer)
+
+    def _prove(self, round_no: int, stmts: Mapping[int, ChainStatement]) -> dict[int, ChainProof]:
+        jobs = [ProveJob(cid, s.context, s.book, s.market, s.public) for cid, s in stmts.items()]
+
+        def done(p: ChainProof) -> None:
+            name = stmts[p.chain_id].chain
+            metrics.PROOF_SECONDS.labels(backend=p.backend, chain=name).observe(p.seconds)
+            self.progress(f"round {round_no}: {name} proven in {p.seconds:.1f}s ({p.backend})")
+
+        results = self.prover.prove_all(jobs, on_done=done)
+        proofs: dict[int, ChainProof] = {}
+        errors = []
+        for cid, res in results.items():
+            if isinstance(res, RelayerError):
+                errors.append(f"{stmts[cid].chain}: {res}")
+                continue
+            pid = self.store.save_proof(cid, stmts[cid].context.block_number, res.digest, res.proof, res.public, res.backend)
+            self.store.set_round_proof(round_no, cid, pid)
+            proofs[cid] = res
+        if errors:
+            raise VerificationError("proving failed: " + "; ".join(errors))
+        return proofs
+
+    def _attest(self, round_no: int, stmts: Mapping[int, ChainStatement],
+                proofs: Mapping[int, ChainProof]) -> tuple[Attestation, ProofBundle]:
+        bundle = ProofBundle.build(list(proofs.values()))
+        entries = []
+        for cid in bundle.chain_ids:
+            s = stmts[cid]
+            pub = s.public
+            entries.append(ChainEntry(
+                chainId=cid, blockNumber=s.context.block_number, blockHash=s.context.block_hash, assets=s.context.assets,
+                liabilities=s.risk.liabilities, maintenanceMargin=s.risk.maintenance_margin, badDebt=s.risk.bad_debt,
+                underMargined=s.risk.under_margined, root=pub[10].to_bytes(32, "big"),
+                marketCommitment=pub[4].to_bytes(32, "big"), proofDigest=proofs[cid].digest))
+        versions = {self.feed_state(c)[1] for c in self.cfg.chains}
+        if len(versions) != 1:
+            raise ChainError(f"the feeds disagree on the signer set version ({sorted(versions)}); rotate them together")
+        att = Attestation.build(round_no, int(time.time()), versions.pop(), entries, bundle.encode())
+        derived = public_inputs(att)
+        expected = [derived[i * INPUTS_PER_CHAIN:(i + 1) * INPUTS_PER_CHAIN] for i in range(len(entries))]
+        bundle.verify(self.keys.vk, expected)  # VerificationError: nothing is signed
+        return att, bundle
+
+    def _check_reorgs(self, round_no: int, stmts: Mapping[int, ChainStatement]) -> None:
+        for cid in stmts:
+            event = self.trackers[cid].check()
+            if event is not None:
+                raise ChainError(f"reorg: {event}")
+
+    def _sign_and_submit(self, att: Attestation, bundle: bytes, timer: _Timer) -> RoundOutcome:
+        domains = [(c.chain_id, c.feed) for c in self.cfg.chains]
+        with timer.stage("sign"):
+            sigs = self.quorum.sign_round(att, domains)  # -> signed (persisted before release)
+        with timer.stage("submit"):
+            out = self._submit(att, bundle, sigs)
+        return out
+
+    def _submit(self, att: Attestation, bundle: bytes, sigs: Mapping[int, Sequence[Any]]) -> RoundOutcome:
+        rec = self.store.get_round(att.round)
+        if rec is not None and rec.state == RoundState.SIGNED:
+            self.store.advance_round(att.round, RoundState.SUBMITTING)
+        self.progress(f"round {att.round}: submitting to {len(self.cfg.chains)} feed(s)")
+        results = self.relay.submit_round(att, bundle, sigs)
+        states = {cid: r.state.value for cid, r in results.items()}
+        for cid, r in results.items():
+            name = self.chain_by_id(cid).name
+            if r.state.value == "included":
+                if r.gas_used:
+                    metrics.FEED_UPDATE_GAS.labels(chain=name).set(r.gas_used)
+                    metrics.FEED_UPDATE_GAS_TOTAL.labels(chain=name).inc(r.gas_used)
+                metrics.FEED_LAST_ROUND.labels(chain=name).set(att.round)
+        terminal = all(r.state.terminal for r in results.values()) and set(results) == {c.chain_id for c in self.cfg.chains}
+        ratio = ratio_e8(att.totalAssets, att.totalLiabilities)
+        metrics.FEED_RATIO_E8.set(ratio)
+        if terminal:
+            failed = {cid: r.reason for cid, r in results.items() if r.state.value == "failed"}
+            why = "; ".join(f"{self.chain_by_id(c).name}: {r}" for c, r in failed.items()) or None
+            if len(failed) == len(results):
+                self.store.advance_round(att.round, RoundState.FAILED, f"rejected by every feed: {why}"[:500])
+                metrics.ROUNDS.labels(outcome="failed").inc()
+                return RoundOutcome("failed", att.round, why, ratio, att.totalAssets >= att.totalLiabilities,
+                                    submissions=states)
+            self.store.advance_round(att.round, RoundState.DONE, why)
+            metrics.ROUNDS.labels(outcome="done").inc()
+            return RoundOutcome("done", att.round, why, ratio, att.totalAssets >= att.totalLiabilities, submissions=states)
+        metrics.ROUNDS.labels(outcome="submitting").inc()
+        pending = ", ".join(f"{self.chain_by_id(c).name}: {s}" for c, s in states.items() if s not in ("included", "skipped", "failed"))
+        return RoundOutcome("submitting", att.round, f"not on every feed yet ({pending}); retried next run", ratio,
+                            att.totalAssets >= att.totalLiabilities, submissions=states)
+
+    # ------------------------------------------------------------------ restart
+
+    def resume(self) -> RoundOutcome | None:
+        """Finish what a previous run left: rounds attested/signed/submitting are signed and sent;
+        rounds stopped before their attestation are failed (their data is stale; a new round
+        follows). Returns the outcome for the newest resumed round, if any."""
+        last: RoundOutcome | None = None
+        for rec in self.store.rounds([RoundState.SNAPSHOTTED, RoundState.PROVEN]):
+            self.store.advance_round(rec.round, RoundState.FAILED, "interrupted before its attestation; superseded by a new round")
+        for rec in self.store.rounds([RoundState.ATTESTED, RoundState.SIGNED, RoundState.SUBMITTING]):
+            att, bundle = self.store.get_attestation(rec.round)
+            log.info("resuming round %d from state %s", rec.round, rec.state.value)
+            timer = _Timer()
+            try:
+                last = self._sign_and_submit(att, bundle, timer)
+            except HaltError:
+                raise
+            except RelayerError as exc:
+                log.error("resuming round %d: %s", rec.round, exc)
+                last = RoundOutcome("submitting", rec.round, str(exc))
+        return last
+
+
+__all__ = ["RoundOutcome", "RoundPipeline", "feed_contract", "ratio_e8"]

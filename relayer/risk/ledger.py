@@ -213,6 +213,7 @@ def book_from_json(obj: Any, source: str = "<json>") -> Book:
         except ValueError as e:
             problems.append(f"instruments[{i}]: {e}")
     accounts: list[Account] = []
+    rows: list[int] = []  # original row of each parsed account: errors name the row of the file
     raw_acc = obj.get("accounts")
     if not isinstance(raw_acc, list):
         problems.append("accounts must be a list")
@@ -231,10 +232,11 @@ def book_from_json(obj: Any, source: str = "<json>") -> Book:
                 id=_parse_int(row.get("id"), "id"), salt=_parse_int(row.get("salt"), "salt"),
                 cash=_parse_int(row.get("cash"), "cash"),
                 positions={str(k): _parse_int(v, f"quantity of {k!r}") for k, v in pos.items()}))
+            rows.append(i)
         except ValueError as e:
             problems.append(f"accounts[{i}]: {e}")
     return _finish(source, problems, chain_id, instruments, accounts,
-                   row_name=lambda i: f"accounts[{i}]", ins_name=lambda i: f"instruments[{i}]")
+                   row_name=lambda i: f"accounts[{rows[i]}]", ins_name=lambda i: f"instruments[{i}]")
 
 
 def load_json(path: str | Path) -> Book:
@@ -273,7 +275,6 @@ def _finish(source: str, problems: list[str], chain_id: int, instruments: list[I
             accounts: list[Account], row_name: Any, ins_name: Any) -> Book:
     """Row-level checks that need the whole book (unknown instrument, duplicate/unsorted ids), named
     by row, then the Book (whose own validation can only repeat what is checked here)."""
-    ids = {ins.id for ins in instruments}
     seen_ins: set[str] = set()
     for i, ins in enumerate(instruments):
         if ins.id in seen_ins:
@@ -290,7 +291,6 @@ def _finish(source: str, problems: list[str], chain_id: int, instruments: list[I
             problems.append(f"{row_name(i)}: account id {a.id} is {'a duplicate' if a.id == prev else 'out of order'}"
                             f" (previous {prev}); ids must be strictly increasing")
         prev = a.id
-        _ = ids
     if not 0 < chain_id < 1 << 64:
         problems.append(f"chain_id {chain_id} must be in (0, 2^64)")
     if problems:

@@ -1,0 +1,240 @@
+"""Relay on Anvil: a signed round lands on three feeds (AcceptingVerifier double, test only);
+already-on-feed and superseded rounds are skipped without a transaction; unregistered signers'
+signatures are never sent; the fee cap holds; a dropped or stuck transaction is replaced with
+both fees bumped >= 12.5%; a stopped chain does not hold up the others and catches up later."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from eth_abi import decode as abi_decode
+from eth_account import Account
+from eth_utils import keccak
+from web3 import Web3
+
+from contract_helpers import connect, deploy_any
+from relayer.attest.eip712 import Attestation, ChainEntry, recover_signer
+from relayer.attest.signer import QuorumSigner, Signer, UnsafeLocalKeySigner
+from relayer.config import GasPolicy
+from relayer.contracts import deploy
+from relayer.devnet.anvil import AnvilProcess, start_anvil
+from relayer.relay.fees import FeeAboveCap, Fees, bump_fees, compute_fees
+from relayer.relay.relay import Relay
+from relayer.relay.submitter import FeedSubmitter, RelayOptions
+from relayer.storage import RoundState, Store, SubmissionState
+
+GWEI = 10**9
+BUNDLE = b"relay test bundle: the AcceptingVerifier double accepts any bytes"
+FAST = RelayOptions(receipt_timeout_s=5, poll_interval_s=0.05, max_attempts=3, backoff_base_s=0.05, backoff_max_s=0.2)
+
+
+@dataclass
+class Chain:
+    proc: AnvilProcess
+    w3: Web3
+    feed: Any
+
+    @property
+    def chain_id(self) -> int:
+        return self.proc.chain_id
+
+
+def key_of(label: str) -> bytes:
+    return keccak(text=f"relay-test-{label}")
+
+
+def setup_feed(proc: AnvilProcess, signer_addrs: Sequence[str], threshold: int, operator: str) -> Chain:
+    """A SolvencyFeed with the AcceptingVerifier double, and gas money for the operator."""
+    w3 = connect(proc)
+    verifier = deploy_any(w3, "AcceptingVerifier")
+    feed = deploy(w3, "SolvencyFeed", list(signer_addrs), threshold, verifier.address, 3600, 300, w3.eth.accounts[0])
+    tx = w3.eth.send_transaction({"from": w3.eth.accounts[0], "to": operator, "value": 10 * 10**18})
+    w3.eth.wait_for_transaction_receipt(tx)
+    return Chain(proc, w3, feed)
+
+
+def build_attestation(chains: Sequence[Chain], round: int, liabilities: int = 10**12) -> Attestation:
+    """An attestation whose per-chain entries pin each chain's previous block (the feed checks its
+    own chain's block hash, and that the block is in the past even for eth_estimateGas)."""
+    entries = []
+    for i, c in enumerate(chains):
+        blk = c.w3.eth.get_block(c.w3.eth.block_number - 1)
+        entries.append(ChainEntry(
+            chainId=c.chain_id, blockNumber=int(blk["number"]), blockHash=bytes(blk["hash"]), assets=2 * 10**12 + i,
+            liabilities=liabilities + i, maintenanceMargin=10**9, badDebt=0, underMargined=0,
+            root=keccak(b"root%d" % i)[:31].rjust(32, b"\0"), marketCommitment=(7 * i + 1).to_bytes(32, "big"),
+            proofDigest=keccak(b"proof%d-%d" % (i, round))))
+    ts = min(int(c.w3.eth.get_block("latest")["timestamp"]) for c in chains) - 1
+    return Attestation.build(round, ts, 1, entries, BUNDLE)
+
+
+def prepare_round(store: Store, chains: Sequence[Chain], round: int, signers: Sequence[Signer], quorum: int,
+                  att: Attestation | None = None) -> Attestation:
+    """Store a round up to `signed` (the stages before attestation are other modules' work)."""
+    att = att or build_attestation(chains, round)
+    store.create_round(round, {})
+    store.advance_round(round, RoundState.PROVEN)
+    store.save_attestation(att, BUNDLE)
+    QuorumSigner(signers, quorum, store).sign_round(att, [(c.chain_id, c.feed.address) for c in chains])
+    return att
+
+
+def make_relay(store: Store, chains: Sequence[Chain], operator_key: bytes, options: RelayOptions = FAST,
+               policy: GasPolicy | None = None, on_event: Callable[[str, dict[str, Any]], None] | None = None) -> Relay:
+    subs = [FeedSubmitter(store, c.chain_id, c.w3, c.feed.address, operator_key, policy or GasPolicy(), options,
+                          on_event=on_event, name=f"chain-{c.chain_id}") for c in chains]
+    return Relay(store, subs, on_event)
+
+
+def feed_txs(c: Chain, since: int = 0) -> list[Any]:
+    """Every transaction sent to the feed (mined) since block `since`."""
+    out = []
+    for n in range(since, c.w3.eth.block_number + 1):
+        for tx in c.w3.eth.get_block(n, full_transactions=True)["transactions"]:
+            if tx["to"] == c.feed.address:
+                out.append(tx)
+    return out
+
+
+def submitted_signatures(c: Chain, tx: Any) -> list[bytes]:
+    fn, args = c.feed.decode_function_input(tx["input"])
+    assert fn.fn_name == "submit"
+    return list(args["signatures"])
+
+
+def assert_nonces_consistent(store: Store, c: Chain, sender: str) -> None:
+    """No gap, no stuck transaction: stored next nonce == chain latest == chain pending."""
+    latest = c.w3.eth.get_transaction_count(sender, "latest")
+    assert c.w3.eth.get_transaction_count(sender, "pending") == latest
+    assert store.next_nonce(c.chain_id, sender) == latest
+
+
+@pytest.fixture()
+def signer_set() -> list[UnsafeLocalKeySigner]:
+    return [UnsafeLocalKeySigner(key_of(f"signer-{i}")) for i in range(3)]
+
+
+@pytest.fixture()
+def three_feeds(anvil_chains: list[AnvilProcess], signer_set: list[UnsafeLocalKeySigner], request: pytest.FixtureRequest
+                ) -> tuple[list[Chain], bytes]:
+    """Fresh feeds (threshold 2 of the 3 signers) on the session's three chains, and a fresh
+    operator key (its nonces start at 0 on each chain)."""
+    op_key = key_of("operator-" + request.node.name)
+    op = Account.from_key(op_key).address
+    chains = [setup_feed(p, [s.address for s in signer_set], 2, op) for p in anvil_chains]
+    return chains, op_key
+
+
+pytestmark = pytest.mark.anvil
+
+
+# ---------------------------------------------------------------- fees (pure)
+
+
+def test_fee_rules() -> None:
+    policy = GasPolicy(max_fee_gwei=Decimal(100), priority_fee_gwei=Decimal(2))
+    f = compute_fees(10 * GWEI, 5 * GWEI, policy)
+    assert f == Fees(22 * GWEI, 2 * GWEI)  # tip capped by the config, 2 x base + tip
+    assert compute_fees(60 * GWEI, GWEI, policy) == Fees(100 * GWEI, GWEI)  # max fee never above the cap
+    with pytest.raises(FeeAboveCap, match="above the cap"):
+        compute_fees(99 * GWEI + 1, GWEI, policy)
+    b = bump_fees(Fees(22 * GWEI, 2 * GWEI), 10 * GWEI, GWEI, policy)
+    assert b.max_fee_wei * 8 >= 22 * GWEI * 9 and b.priority_fee_wei * 8 >= 2 * GWEI * 9
+    odd = bump_fees(Fees(9, 1), 1, 0, policy)  # rounding is up: 9 * 1.125 = 10.125 -> 11
+    assert odd.max_fee_wei >= 11 and odd.priority_fee_wei >= 2
+    assert bump_fees(Fees(80 * GWEI, GWEI), 50 * GWEI, GWEI, policy).max_fee_wei == 100 * GWEI  # cap wins over 2 x base
+    with pytest.raises(FeeAboveCap, match="replacement must pay"):
+        bump_fees(Fees(90 * GWEI, GWEI), 10 * GWEI, GWEI, policy)
+
+
+# ---------------------------------------------------------------- happy path and skips
+
+
+def test_round_lands_on_three_chains(three_feeds: tuple[list[Chain], bytes], signer_set: list[UnsafeLocalKeySigner],
+                                     tmp_path: Path) -> None:
+    chains, op_key = three_feeds
+    op = Account.from_key(op_key).address
+    start = {c.chain_id: c.w3.eth.block_number for c in chains}
+    store = Store(f"sqlite:///{tmp_path / 'r.db'}")
+    att = prepare_round(store, chains, 1, signer_set, 2)
+    out = make_relay(store, chains, op_key).relay_round(1)
+    assert {c: s.state for c, s in out.items()} == {c.chain_id: SubmissionState.INCLUDED for c in chains}
+    assert store.get_round(1).state == RoundState.DONE  # type: ignore[union-attr]
+    for c in chains:
+        assert c.feed.functions.lastRound().call() == 1
+        view = c.feed.functions.latestAttestation().call()
+        assert view[0] == 1 and view[4] == att.totalAssets and view[5] == att.totalLiabilities
+        txs = feed_txs(c, start[c.chain_id])
+        assert len(txs) == 1 and txs[0]["hash"].to_0x_hex() == out[c.chain_id].tx_hash
+        assert txs[0]["from"] == op and txs[0]["type"] == 2
+        assert out[c.chain_id].gas_used and out[c.chain_id].block_number == txs[0]["blockNumber"]
+        assert_nonces_consistent(store, c, op)
+    # relaying the finished round again sends nothing (terminal), even from a reopened store
+    store.close()
+    store = Store(f"sqlite:///{tmp_path / 'r.db'}")
+    with pytest.raises(Exception, match="done; only a signed round"):
+        make_relay(store, chains, op_key).relay_round(1)
+    assert all(len(feed_txs(c, start[c.chain_id])) == 1 for c in chains)
+
+    # a second relayer (its own database, same round signed) finds the round on every feed
+    other = Store(f"sqlite:///{tmp_path / 'other.db'}")
+    prepare_round(other, chains, 1, signer_set, 2, att=att)
+    res = make_relay(other, chains, op_key).relay_round(1)
+    assert all(s.state == SubmissionState.SKIPPED and s.reason and "already on feed" in s.reason for s in res.values())
+    assert other.sent_txs() == [] and other.get_round(1).state == RoundState.DONE  # type: ignore[union-attr]
+
+    # round 2 lands; then a relayer still holding only round 1... is superseded by the feed
+    prepare_round(store, chains, 2, signer_set, 2)
+    assert all(s.state == SubmissionState.INCLUDED for s in make_relay(store, chains, op_key).relay_round(2).values())
+    late = Store(f"sqlite:///{tmp_path / 'late.db'}")
+    prepare_round(late, chains, 1, signer_set, 2, att=att)
+    res = make_relay(late, chains, op_key).relay_round(1)
+    assert all(s.state == SubmissionState.SKIPPED and "superseded (the feed already has round 2)" in (s.reason or "")
+               for s in res.values())
+    assert late.sent_txs() == []
+    # ... or by a newer round signed locally
+    local = Store(f"sqlite:///{tmp_path / 'local.db'}")
+    prepare_round(local, chains, 3, signer_set, 2)
+    prepare_round(local, chains, 4, signer_set, 2)
+    res = make_relay(local, chains, op_key).relay_round(3)
+    assert all("superseded (round 4 is signed locally)" in (s.reason or "") for s in res.values())
+    assert local.sent_txs() == []
+    for c in chains:
+        assert len(feed_txs(c, start[c.chain_id])) == 2
+        assert_nonces_consistent(store, c, op)
+
+
+def test_unregistered_signer_signature_is_never_sent(three_feeds: tuple[list[Chain], bytes],
+                                                     signer_set: list[UnsafeLocalKeySigner], tmp_path: Path) -> None:
+    chains, op_key = three_feeds
+    op = Account.from_key(op_key).address
+    outsider = UnsafeLocalKeySigner(key_of("outsider"))
+    start = {c.chain_id: c.w3.eth.block_number for c in chains}
+    # outsider + two registered signers: the round is sent with the two registered signatures only
+    store = Store(f"sqlite:///{tmp_path / 'u.db'}")
+    prepare_round(store, chains, 1, [signer_set[0], outsider, signer_set[2]], 2)
+    out = make_relay(store, chains[:1], op_key).relay_round(1, [chains[0].chain_id])
+    assert out[chains[0].chain_id].state == SubmissionState.INCLUDED
+    (tx,) = feed_txs(chains[0], start[chains[0].chain_id])
+    att, _ = store.get_attestation(1)
+    from relayer.attest.eip712 import attestation_digest
+
+    digest = attestation_digest(att, chains[0].chain_id, chains[0].feed.address)
+    sent = [recover_signer(digest, s) for s in submitted_signatures(chains[0], tx)]
+    assert sent == [signer_set[0].address, signer_set[2].address]
+
+    # outsider + one registered signer: below the feed's threshold, nothing is sent
+    store2 = Store(f"sqlite:///{tmp_path / 'u2.db'}")
+    prepare_round(store2, chains, 2, [signer_set[1], outsider], 2)
+    out = make_relay(store2, chains[1:2], op_key).relay_round(2, [chains[1].chain_id])
+    sub = out[chains[1].chain_id]
+    assert sub.state == SubmissionState.FAILED
+    assert "only 1 signature(s) from registered signers" in (sub.reason or "") and outsider.address in (sub.reason or "")
+    assert store2.sent_txs() == [] and feed_txs(chains[1], start[chains[1].chain_id]) == []
+    assert chains[1].w3.eth.get_transaction_count(op) == 0

@@ -624,3 +624,37 @@ def test_cli_prove_with_gpu_and_no_device_exits_with_the_hint(tmp_path: Path) ->
     assert proc.returncode == _PE.exit_code, proc.stderr
     assert "pip install -e '.[gpu]'" in proc.stderr
     assert not (tmp_path / "p.json").exists()
+
+
+# --- the one-shot device script ------------------------------------------------------------------------
+
+SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "device-gpu-check"
+
+
+def test_device_script_is_valid_bash_and_lists_its_wheels() -> None:
+    proc = subprocess.run(["bash", "-n", str(SCRIPT)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    text = SCRIPT.read_text()
+    for name in ("py_ecc-8.0.0", "pydantic_core-", "eth_utils-", "--target \"$SITE\"", "bench-gpu.json", "gpu-tests.log"):
+        assert name in text
+
+
+@pytest.mark.slow
+def test_device_script_dry_run(tmp_path: Path) -> None:
+    """Everything but the GPU: wheel archives, test collection, the benchmark through host-built kernels."""
+    import os
+    import sys
+
+    root = SCRIPT.parent.parent
+    if not list((root / ".whl").glob("py_ecc-*.whl")):
+        pytest.skip(".whl/ has not been populated (see the download command in scripts/device-gpu-check)")
+    env = dict(os.environ, OUT=str(tmp_path), PYTHON=sys.executable, TEST_BUDGET="120", BENCH_BUDGET="400")
+    proc = subprocess.run([str(SCRIPT), "--dry-run"], capture_output=True, text=True, env=env, timeout=700)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    import json
+
+    res = json.loads((tmp_path / "bench-gpu.json").read_text())
+    assert res["dry_run"] and not res["errors"]
+    msm = [r for r in res["results"] if r["what"] == "msm_g1"]
+    assert msm and all(r["correct_full"] and r["correct_witness_like"] for r in msm)
+    assert any(r["what"] == "proof" and r["backend"] == "gpu" and r["verified"] for r in res["results"])

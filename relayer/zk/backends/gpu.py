@@ -36,6 +36,20 @@ from relayer.zk.field import (
 
 log = logging.getLogger(__name__)
 
+# Device array layouts (flat uint64, little-endian 64-bit limbs, Montgomery form R = 2^256 unless
+# noted): Fr/Fq element = 4 words; Fq2 = 8 (c0 then c1). Affine G1 = x, y (8 words), affine G2 =
+# x.c0, x.c1, y.c0, y.c1 (16); (0, 0) is infinity. Jacobian G1 = X, Y, Z (12), G2 (24); Z = 0 is
+# infinity. Results leave the device canonical (jac_to_affine_*, fr_from_mont).
+#
+# MSM pipeline (all on the device; the host only sizes launches):
+#   msm_digits: signed c-bit digits -> (bucket key, point index | sign) per (window, scalar);
+#   argsort by key; searchsorted gives each bucket's range in the sorted entries;
+#   msm_bucket_sum: chunks of <= CHUNK_FIRST entries per thread (mixed affine additions);
+#   jac_segment_sum: a tree of partial sums until each bucket is one point (skewed witnesses);
+#   msm_bucket_reduce: running sums over BUCKET_SEG buckets per thread, + lo * segment sum;
+#   jac_segment_sum per window, msm_window_combine (Horner over windows), jac_to_affine.
+# Batch inversion is element-parallel Fermat (a^(r-2)) on the device: no serial prefix products.
+
 _HERE = Path(__file__).resolve().parent
 KERNEL_FILE = _HERE / "gpu_kernels.cu"
 HEADER_FILE = _HERE / "gpu_field.cuh"

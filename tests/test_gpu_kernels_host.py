@@ -658,3 +658,17 @@ def test_device_script_dry_run(tmp_path: Path) -> None:
     msm = [r for r in res["results"] if r["what"] == "msm_g1"]
     assert msm and all(r["correct_full"] and r["correct_witness_like"] for r in msm)
     assert any(r["what"] == "proof" and r["backend"] == "gpu" and r["verified"] for r in res["results"])
+
+
+def test_a_device_that_computes_wrongly_makes_the_backend_unavailable(host_lib: Path) -> None:
+    class FlakyEngine(HostEngine):
+        def launch(self, name: str, n_threads: int, *args: object) -> None:
+            super().launch(name, n_threads, *args)
+            if name == "fq_op":
+                out = args[-1]
+                assert isinstance(out, np.ndarray)
+                out[4] ^= np.uint64(1)  # one wrong bit in the second product
+
+    with pytest.raises(BackendUnavailable, match="self-check"):
+        GpuBackend(FlakyEngine(host_lib))
+    GpuBackend(HostEngine(host_lib))  # the honest build passes

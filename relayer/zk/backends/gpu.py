@@ -353,6 +353,11 @@ def _fq2_mul(a: tuple[int, int], b: tuple[int, int]) -> tuple[int, int]:
 _B2 = _fq2_mul((3, 0), (9 * pow(82, -1, Q) % Q, (-1 * pow(82, -1, Q)) % Q))  # 3 * (9 - u)/82
 
 
+# 2 * (1, 2) on y^2 = x^3 + 3 (tangent rule), the curve self-check's expected value
+_L2 = 3 * pow(2 * 2, -1, Q) % Q  # slope 3x^2 / 2y at (1, 2)
+_X2 = (_L2 * _L2 - 2) % Q
+_TWO_G1 = (_X2, (_L2 * (1 - _X2) - 2) % Q)
+
 # curve coefficients in Montgomery form for the on-curve kernels
 _B1_MONT = ints_to_limbs([3 * _MONT % Q])
 _B2_MONT = ints_to_limbs([_B2[0] * _MONT % Q, _B2[1] * _MONT % Q])
@@ -408,6 +413,30 @@ class GpuBackend(ProverBackend):
         self._twiddles: dict[tuple[int, bool], Any] = {}
         self._consts: dict[int, Any] = {}
         self._curve_consts: dict[bytes, Any] = {}
+        self._self_check()
+
+    def _self_check(self) -> None:
+        """A few products and one point doubling against plain ints before any real work: a
+        miscompiled or misbehaving device makes the backend unavailable instead of wrong."""
+        import random
+
+        rnd = random.Random(1)
+        for kernel, p in (("fq_op", Q), ("fr_op", R)):
+            xs = [p - 1, 1] + [rnd.randrange(p) for _ in range(30)]
+            ys = [p - 1, p - 1] + [rnd.randrange(p) for _ in range(30)]
+            a = self.engine.upload(ints_to_limbs([x * _MONT % p for x in xs]).reshape(-1))
+            b = self.engine.upload(ints_to_limbs([y * _MONT % p for y in ys]).reshape(-1))
+            out = self.xp.zeros_like(a)
+            self.engine.launch(kernel, len(xs), 2, a, b, out)
+            got = [v * pow(_MONT, -1, p) % p for v in limbs_to_ints(self.engine.download(out))]
+            if got != [x * y % p for x, y in zip(xs, ys)]:
+                raise BackendUnavailable(
+                    f"gpu kernels failed their arithmetic self-check ({kernel}) on {self.engine.label}; "
+                    "use --prover cpu and report the device and driver"
+                )
+        two_g = self.fixed_base_mul_g1((1, 2), ints_to_limbs([2]))
+        if limbs_to_ints(two_g.reshape(-1, 4)) != list(_TWO_G1):
+            raise BackendUnavailable("gpu kernels failed their curve self-check (2*G1); use --prover cpu")
 
     # --- availability / description ---------------------------------------------------------
     @classmethod

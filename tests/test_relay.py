@@ -49,10 +49,11 @@ def key_of(label: str) -> bytes:
     return keccak(text=f"relay-test-{label}")
 
 
-def setup_feed(proc: AnvilProcess, signer_addrs: Sequence[str], threshold: int, operator: str) -> Chain:
-    """A SolvencyFeed with the AcceptingVerifier double, and gas money for the operator."""
+def setup_feed(proc: AnvilProcess, signer_addrs: Sequence[str], threshold: int, operator: str,
+               verifier_double: str = "AcceptingVerifier") -> Chain:
+    """A SolvencyFeed with a verifier double (test only), and gas money for the operator."""
     w3 = connect(proc)
-    verifier = deploy_any(w3, "AcceptingVerifier")
+    verifier = deploy_any(w3, verifier_double)
     feed = deploy(w3, "SolvencyFeed", list(signer_addrs), threshold, verifier.address, 3600, 300, w3.eth.accounts[0])
     tx = w3.eth.send_transaction({"from": w3.eth.accounts[0], "to": operator, "value": 10 * 10**18})
     w3.eth.wait_for_transaction_receipt(tx)
@@ -404,3 +405,90 @@ def test_stopped_chain_does_not_hold_up_the_others_and_catches_up(tmp_path: Path
     finally:
         for p in procs:
             p.stop()
+
+
+# ---------------------------------------------------------------- reverting feed, cancel, nonces
+
+
+def test_reverting_feed_fails_alone(anvil_chains: list[AnvilProcess], signer_set: list[UnsafeLocalKeySigner],
+                                    tmp_path: Path) -> None:
+    """One feed rejects the proof: its submission fails with the decoded reason and no
+    transaction, the other two land, and the round ends failed naming that chain."""
+    op_key = key_of("reverting-operator")
+    op = Account.from_key(op_key).address
+    addrs = [s.address for s in signer_set]
+    chains = [setup_feed(p, addrs, 2, op, "RejectingVerifier" if i == 1 else "AcceptingVerifier")
+              for i, p in enumerate(anvil_chains)]
+    store = Store(f"sqlite:///{tmp_path / 'rev.db'}")
+    prepare_round(store, chains, 1, signer_set, 2)
+    out = make_relay(store, chains, op_key).relay_round(1)
+    bad = out[chains[1].chain_id]
+    assert bad.state == SubmissionState.FAILED and bad.reason == "the feed would revert: ProofRejected()"
+    assert store.sent_txs(1, chains[1].chain_id) == [] and chains[1].w3.eth.get_transaction_count(op) == 0
+    assert out[chains[0].chain_id].state == out[chains[2].chain_id].state == SubmissionState.INCLUDED
+    rec = store.get_round(1)
+    assert rec is not None and rec.state == RoundState.FAILED
+    assert rec.reason == f"submission failed on {chains[1].chain_id}: the feed would revert: ProofRejected()"
+
+
+class Crash(BaseException):
+    """Stands in for the process dying at a chosen point (not an Exception: nothing catches it)."""
+
+
+def test_pending_transaction_of_a_round_that_landed_elsewhere_is_cancelled(
+        lone_feed: tuple[Chain, bytes, Store], signer_set: list[UnsafeLocalKeySigner], tmp_path: Path) -> None:
+    """Crash after recording (not broadcasting) our transaction; meanwhile another relayer puts the
+    round on the feed. The restart must not send the stale submit (it would revert) and must not
+    leave its nonce unused: it replaces it with a 0-value self transfer and skips."""
+    chain, op_key, store = lone_feed
+    op = Account.from_key(op_key).address
+
+    def crash(name: str, _data: dict[str, Any]) -> None:
+        if name == "sent_recorded":
+            raise Crash()
+
+    with pytest.raises(Crash):
+        make_relay(store, [chain], op_key, on_event=crash).relay_round(1)
+    (recorded,) = store.sent_txs(1, chain.chain_id)
+    assert store.next_nonce(chain.chain_id, op) == 1 and chain.w3.eth.get_transaction_count(op, "pending") == 0
+
+    other_key = key_of("other-relayer")
+    tx = chain.w3.eth.send_transaction({"from": chain.w3.eth.accounts[0], "to": Account.from_key(other_key).address,
+                                        "value": 10**18})
+    chain.w3.eth.wait_for_transaction_receipt(tx)
+    other = Store(f"sqlite:///{tmp_path / 'other.db'}")
+    prepare_round(other, [chain], 1, signer_set, 2, att=store.get_attestation(1)[0])
+    assert make_relay(other, [chain], other_key).relay_round(1)[chain.chain_id].state == SubmissionState.INCLUDED
+
+    sub = make_relay(store, [chain], op_key).resume()[1][chain.chain_id]
+    assert sub.state == SubmissionState.SKIPPED and (sub.reason or "").startswith("already on feed")
+    submit, cancel = store.sent_txs(1, chain.chain_id)
+    assert (submit.tx_hash, submit.status) == (recorded.tx_hash, "replaced")
+    assert (cancel.kind, cancel.status, cancel.nonce) == ("cancel", "mined", recorded.nonce)
+    mined = chain.w3.eth.get_transaction(cancel.tx_hash)
+    assert mined["to"] == op and mined["value"] == 0 and mined["input"] == b""
+    assert [t for t in feed_txs(chain) if t["from"] == op] == []  # the stale submit never reached the feed
+    assert_nonces_consistent(store, chain, op)
+
+
+def test_nonce_manager_reconciles_with_the_chain(fresh_anvil: AnvilProcess, tmp_path: Path) -> None:
+    from relayer.errors import HaltError
+    from relayer.relay.nonce import NonceManager
+
+    w3 = connect(fresh_anvil)
+    key = key_of("nonce-operator")
+    op = Account.from_key(key).address
+    w3.eth.wait_for_transaction_receipt(w3.eth.send_transaction({"from": w3.eth.accounts[0], "to": op, "value": 10**18}))
+    store = Store(f"sqlite:///{tmp_path / 'n.db'}")
+    nm = NonceManager(store, w3, fresh_anvil.chain_id, op)
+    assert nm.reconcile() == 0 and store.next_nonce(fresh_anvil.chain_id, op) == 0
+    # a transaction this relayer did not make (same key used elsewhere): never reuse its nonce
+    signed = Account.from_key(key).sign_transaction({"type": 2, "chainId": fresh_anvil.chain_id, "nonce": 0, "to": op,
+                                                     "value": 0, "gas": 21000, "maxFeePerGas": 10 * GWEI,
+                                                     "maxPriorityFeePerGas": GWEI})
+    w3.eth.wait_for_transaction_receipt(w3.eth.send_raw_transaction(signed.raw_transaction))
+    assert NonceManager(store, w3, fresh_anvil.chain_id, op).reconcile() == 1
+    # a stored counter ahead of the chain with nothing holding the nonces in between: a gap
+    store.set_next_nonce(fresh_anvil.chain_id, op, 3)
+    with pytest.raises(HaltError, match=r"nonces \[1, 2\].*refusing to leave a gap"):
+        NonceManager(store, w3, fresh_anvil.chain_id, op).reconcile()

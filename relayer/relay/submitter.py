@@ -358,8 +358,16 @@ class FeedSubmitter:
             log.info("chain %s round %d: included in block %d (%s, gas %d)", self.name, round, block, tx.tx_hash, gas)
             self._on_event("included", {"round": round, "chain_id": self.chain_id, "tx_hash": tx.tx_hash, "gas_used": gas})
         else:
-            reason = f"{tx.tx_hash} reverted in block {block}: {self._revert_reason(tx, block)}"
-            self._fail(round, reason, tx_hash=tx.tx_hash)
+            why = self._revert_reason(tx, block)
+            skip = self._skip_reason(round)
+            if skip is not None:
+                # another transaction got the round (or a newer one) onto the feed first: nothing is lost
+                reason = f"{skip}; our {tx.tx_hash} reverted in block {block}: {why}"
+                self.store.transition(round, self.chain_id, SubmissionState.SKIPPED, reason, tx_hash=tx.tx_hash,
+                                      block_number=block, gas_used=gas)
+                self._on_event("skipped", {"round": round, "chain_id": self.chain_id, "reason": reason})
+            else:
+                self._fail(round, f"{tx.tx_hash} reverted in block {block}: {why}", tx_hash=tx.tx_hash)
 
     def _fail(self, round: int, reason: str, tx_hash: str | None = None) -> None:
         log.error("chain %s round %d: failed: %s", self.name, round, reason)

@@ -492,3 +492,31 @@ def test_nonce_manager_reconciles_with_the_chain(fresh_anvil: AnvilProcess, tmp_
     store.set_next_nonce(fresh_anvil.chain_id, op, 3)
     with pytest.raises(HaltError, match=r"nonces \[1, 2\].*refusing to leave a gap"):
         NonceManager(store, w3, fresh_anvil.chain_id, op).reconcile()
+
+
+def test_nonce_taken_by_a_foreign_transaction_is_not_reused(lone_feed: tuple[Chain, bytes, Store]) -> None:
+    """Crash after recording our transaction (nonce 0); before the restart the same key sends
+    something else with nonce 0. The restart sees the nonce consumed without any receipt of ours,
+    marks our transaction dropped, and submits with the next nonce."""
+    chain, op_key, store = lone_feed
+    op = Account.from_key(op_key).address
+
+    def crash(name: str, _data: dict[str, Any]) -> None:
+        if name == "sent_recorded":
+            raise Crash()
+
+    with pytest.raises(Crash):
+        make_relay(store, [chain], op_key, on_event=crash).relay_round(1)
+    (recorded,) = store.sent_txs(1, chain.chain_id)
+    foreign = Account.from_key(op_key).sign_transaction({"type": 2, "chainId": chain.chain_id, "nonce": recorded.nonce,
+                                                         "to": op, "value": 1, "gas": 21000, "maxFeePerGas": 10 * GWEI,
+                                                         "maxPriorityFeePerGas": GWEI})
+    chain.w3.eth.wait_for_transaction_receipt(chain.w3.eth.send_raw_transaction(foreign.raw_transaction))
+
+    sub = make_relay(store, [chain], op_key).resume()[1][chain.chain_id]
+    assert sub.state == SubmissionState.INCLUDED and sub.nonce == recorded.nonce + 1
+    first, second = store.sent_txs(1, chain.chain_id)
+    assert (first.tx_hash, first.status) == (recorded.tx_hash, "dropped") and second.status == "mined"
+    assert "dropped" in states(store, 1, chain.chain_id)
+    assert chain.feed.functions.lastRound().call() == 1
+    assert_nonces_consistent(store, chain, op)

@@ -136,7 +136,8 @@ class FeedSubmitter:
             if receipt is not None:
                 self._settle(round, tx, receipt)
                 return replacements
-        live = [tx for tx in txs if tx.status in ("sent", "dropped", "replaced")]
+        # "dropped" is final here: its nonce was taken by a transaction we did not make
+        live = [tx for tx in txs if tx.status in ("sent", "replaced")]
         outstanding = max(live, key=lambda t: t.created_at) if live else None
 
         # 2. is the round still worth sending?

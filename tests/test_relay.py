@@ -520,3 +520,15 @@ def test_nonce_taken_by_a_foreign_transaction_is_not_reused(lone_feed: tuple[Cha
     assert "dropped" in states(store, 1, chain.chain_id)
     assert chain.feed.functions.lastRound().call() == 1
     assert_nonces_consistent(store, chain, op)
+
+
+def test_rotated_signer_set_is_not_sent_an_old_set_attestation(lone_feed: tuple[Chain, bytes, Store],
+                                                                signer_set: list[UnsafeLocalKeySigner]) -> None:
+    chain, op_key, store = lone_feed
+    owner = chain.w3.eth.accounts[0]
+    chain.w3.eth.wait_for_transaction_receipt(
+        chain.feed.functions.rotateSigners([s.address for s in signer_set], 2).transact({"from": owner}))
+    sub = make_relay(store, [chain], op_key).relay_round(1)[chain.chain_id]
+    assert sub.state == SubmissionState.FAILED
+    assert "signer set version 1" in (sub.reason or "") and "version 2" in (sub.reason or "")
+    assert store.sent_txs() == [] and chain.w3.eth.get_transaction_count(Account.from_key(op_key).address) == 0

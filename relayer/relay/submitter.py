@@ -160,7 +160,7 @@ class FeedSubmitter:
         return self._await(round, self._latest_tx(round), replacements)
 
     def _latest_tx(self, round: int) -> SentTx:
-        txs = [t for t in self.store.sent_txs(round, self.chain_id) if t.status != "mined"]
+        txs = [t for t in self.store.sent_txs(round, self.chain_id) if t.status in ("sent", "replaced")]
         if not txs:
             raise StorageError(f"round {round} chain {self.chain_id}: no transaction to wait for")
         return max(txs, key=lambda t: t.created_at)

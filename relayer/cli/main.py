@@ -17,6 +17,11 @@ _SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "zk": ("relayer.cli.zk", "zk"),
     "setup": ("relayer.cli.setup", "setup"),
     "bench": ("relayer.cli.bench", "bench"),
+    "run": ("relayer.cli.run", "run"),
+    "round": ("relayer.cli.round", "round_cmd"),
+    "status": ("relayer.cli.status", "status"),
+    "verify": ("relayer.cli.verify", "verify"),
+    "circuit": ("relayer.cli.circuit", "circuit"),
     "inclusion": ("relayer.cli.inclusion", "inclusion"),
 }
 

@@ -1,0 +1,181 @@
+"""Read-only views for operators: `relayer status` (chains, feeds, signer balances, rounds with
+stage timings), `relayer verify ROUND` (re-verify a stored round off-chain and on every feed's own
+verifier and state) and account inclusion against the on-chain root. No password needed."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+from eth_utils import keccak, to_checksum_address
+from web3 import Web3
+
+from relayer.aggregate.bundle import ChainProof, ProofBundle, proof_digest
+from relayer.attest.eip712 import INPUTS_PER_CHAIN, attestation_digest, public_inputs
+from relayer.circuits.merkle_sum import InclusionProof, LeafData, MerkleSumTree
+from relayer.config import ChainConfig, RelayerConfig
+from relayer.contracts import load_artifact
+from relayer.errors import ChainError, RelayerError, StorageError, VerificationError
+from relayer.keys_setup import load_solvency_keys
+from relayer.pipeline.market import chain_statement, load_book
+from relayer.pipeline.round import feed_contract, ratio_e8
+from relayer.storage import RoundState, Store
+
+log = logging.getLogger(__name__)
+
+_STATE_ORDER = [s.value for s in (RoundState.SNAPSHOTTED, RoundState.PROVEN, RoundState.ATTESTED, RoundState.SIGNED,
+                                  RoundState.SUBMITTING, RoundState.DONE)]
+
+
+def _w3(chain: ChainConfig, timeout_s: float) -> Web3:
+    return Web3(Web3.HTTPProvider(chain.rpc[0], request_kwargs={"timeout": timeout_s}))
+
+
+def keystore_addresses(cfg: RelayerConfig) -> list[str]:
+    """Operator addresses from the keystores' public `address` field (no password needed)."""
+    out = []
+    for p in cfg.relayer.keys:
+        try:
+            addr = json.loads(Path(p).read_text()).get("address")
+        except (OSError, ValueError):
+            addr = None
+        if addr:
+            out.append(to_checksum_address("0x" + str(addr).removeprefix("0x")))
+    return out
+
+
+def stage_durations(stage_times: dict[str, float]) -> dict[str, float]:
+    """Seconds between consecutive round states (e.g. snapshotted->proven = proving)."""
+    names = {"proven": "prove", "attested": "aggregate", "signed": "sign", "submitting": "to_submit", "done": "submit"}
+    out: dict[str, float] = {}
+    prev = stage_times.get("snapshotted")
+    for st in _STATE_ORDER[1:]:
+        t = stage_times.get(st)
+        if t is not None and prev is not None:
+            out[names[st]] = round(t - prev, 3)
+            prev = t
+    return out
+
+
+def status(cfg: RelayerConfig, store: Store | None = None, rounds: int = 5, timeout_s: float = 5.0) -> dict[str, Any]:
+    store = store or Store(cfg.relayer.database_url)
+    operators = keystore_addresses(cfg)
+    all_rounds = store.rounds()
+    chains = []
+    for c in cfg.chains:
+        row: dict[str, Any] = {"name": c.name, "chain_id": c.chain_id, "feed": c.feed}
+        # the newest round with a proof for this chain: its snapshot block is the last proven block
+        row["last_proven_block"] = None
+        for rec in reversed(all_rounds):
+            if rec.state.value in ("snapshotted", "failed"):
+                continue
+            sid = store.round_snapshots(rec.round).get(c.chain_id)
+            if sid is not None:
+                row["last_proven_block"] = int(store.get_snapshot(sid).block_number)
+                break
+        try:
+            w3 = _w3(c, timeout_s)
+            row["head"] = int(w3.eth.block_number)
+            f = feed_contract(w3, c.feed)
+            row["feed_round"] = int(f.functions.lastRound().call())
+            rd = f.functions.latestRoundData().call()
+            row["feed_ratio_e8"] = int(rd[1])
+            row["feed_updated_at"] = int(rd[3])
+            row["signer_balances_wei"] = {a: int(w3.eth.get_balance(a)) for a in operators}
+            row["error"] = None
+        except Exception as exc:  # a chain that is down is shown as down, the others still are
+            row.update(head=None, feed_round=None, feed_ratio_e8=None, signer_balances_wei={}, error=str(exc)[:200])
+        chains.append(row)
+    round_rows = []
+    for rec in all_rounds[-rounds:]:
+        subs = {s.chain_id: s.state.value + (f" ({s.reason})" if s.reason and s.state.value != "included" else "")
+                for s in store.submissions(rec.round)}
+        round_rows.append({"round": rec.round, "state": rec.state.value, "reason": rec.reason,
+                           "stage_seconds": stage_durations(rec.stage_times), "submissions": subs})
+    return {"chains": chains, "rounds": round_rows, "operators": operators}
+
+
+def verify_round(cfg: RelayerConfig, round_no: int, store: Store | None = None, timeout_s: float = 10.0) -> dict[str, Any]:
+    """Re-verify stored round `round_no`: bundle digest, proof digests, the batched Groth16 check
+    against the inputs derived from the attestation (off-chain), then per feed: the feed's own
+    verifier on the same inputs and whether the feed accepted this round with these totals.
+    Raises VerificationError when the off-chain check fails; feed results are reported per chain."""
+    store = store or Store(cfg.relayer.database_url)
+    att, bundle_bytes = store.get_attestation(round_no)
+    if keccak(bundle_bytes) != att.bundleDigest:
+        raise VerificationError(f"round {round_no}: stored bundle does not hash to the attested bundleDigest")
+    keys = load_solvency_keys(cfg.relayer.circuit_dir)
+    derived = public_inputs(att)
+    proofs = []
+    for i, e in enumerate(att.chains):
+        try:
+            rec = store.get_proof(e.proofDigest)
+        except StorageError:
+            raise VerificationError(f"round {round_no}: no stored proof with chain {e.chainId}'s proofDigest") from None
+        if proof_digest(rec.proof) != e.proofDigest:
+            raise VerificationError(f"round {round_no}: chain {e.chainId}'s stored proof does not match its digest")
+        proofs.append(ChainProof(e.chainId, rec.proof, tuple(derived[i * INPUTS_PER_CHAIN:(i + 1) * INPUTS_PER_CHAIN])))
+    bundle = ProofBundle.build(proofs)
+    if bundle.encode() != bundle_bytes:
+        raise VerificationError(f"round {round_no}: the stored proofs do not re-encode to the stored bundle")
+    bundle.verify(keys.vk)
+    result: dict[str, Any] = {"round": round_no, "offchain": "ok", "ratio_e8": ratio_e8(att.totalAssets, att.totalLiabilities),
+                              "solvent": att.totalAssets >= att.totalLiabilities, "dev_setup": keys.dev, "feeds": []}
+    verifier_abi = load_artifact("IProofBundleVerifier")[0]
+    for c in cfg.chains:
+        fr: dict[str, Any] = {"name": c.name, "chain_id": c.chain_id}
+        try:
+            w3 = _w3(c, timeout_s)
+            f = feed_contract(w3, c.feed)
+            v = w3.eth.contract(address=f.functions.verifier().call(), abi=verifier_abi)
+            fr["verifier_accepts"] = bool(v.functions.verifyBundle(derived, len(att.chains), bundle_bytes).call())
+            digest = attestation_digest(att, c.chain_id, c.feed)
+            accepted = [ev for ev in f.events.RoundAccepted().get_logs(from_block=0, argument_filters={"round": round_no})]
+            fr["accepted"] = any(bytes(ev["args"]["digest"]) == digest for ev in accepted)
+            fr["accepted_count"] = len(accepted)
+            fr["feed_last_round"] = int(f.functions.lastRound().call())
+            fr["error"] = None
+        except Exception as exc:
+            fr.update(verifier_accepts=None, accepted=None, error=str(exc)[:200])
+        result["feeds"].append(fr)
+    return result
+
+
+def inclusion_proof(cfg: RelayerConfig, chain: ChainConfig, account_id: int, round_no: int | None = None,
+                    store: Store | None = None, timeout_s: float = 10.0) -> tuple[InclusionProof, dict[str, Any]]:
+    """The account's Merkle-sum path in `chain`'s tree of round `round_no` (default: the feed's
+    latest round), checked against the root the feed holds on chain."""
+    store = store or Store(cfg.relayer.database_url)
+    w3 = _w3(chain, timeout_s)
+    f = feed_contract(w3, chain.feed)
+    try:
+        latest = f.functions.latestAttestation().call()
+    except Exception as exc:
+        raise ChainError(f"{chain.name}: cannot read the feed's latest attestation: {exc}") from None
+    feed_round = int(latest[0])
+    round_no = feed_round if round_no is None else round_no
+    if round_no != feed_round:
+        raise ChainError(f"{chain.name}: the feed's latest round is {feed_round}; it holds only that round's roots")
+    entries = {int(e[0]): e for e in latest[12]}
+    if chain.chain_id not in entries:
+        raise ChainError(f"{chain.name}: round {round_no} on the feed has no entry for chain {chain.chain_id}")
+    onchain_root = int.from_bytes(bytes(entries[chain.chain_id][8]), "big")
+    sid = store.round_snapshots(round_no).get(chain.chain_id)
+    if sid is None:
+        raise StorageError(f"round {round_no} is not in this relayer's database")
+    keys = load_solvency_keys(cfg.relayer.circuit_dir)
+    stmt = chain_statement(chain, store.get_snapshot(sid), load_book(chain), keys.spec, round_no)
+    tree = MerkleSumTree([LeafData(r.id, r.salt, r.owed, r.requirement) for r in stmt.risk.accounts],
+                         keys.spec.capacity.accounts)
+    if tree.root.hash != onchain_root:
+        raise VerificationError(f"{chain.name}: the current ledger's tree root differs from round {round_no}'s on-chain "
+                                "root (the book changed since); the path can only be built from that round's book")
+    proof = tree.proof(account_id)
+    proof.verify(onchain_root)
+    info = {"chain": chain.name, "round": round_no, "root": hex(onchain_root), "account": account_id}
+    return proof, info
+
+
+__all__ = ["inclusion_proof", "keystore_addresses", "stage_durations", "status", "verify_round"]

@@ -67,15 +67,15 @@ def _field(p: str, mod: int) -> str:
     out.append("".join(lines) + "\n\n")
 
     out.append(
-        f"@njit(cache=True)\ndef {p}_sqr(a):\n    return {p}_mul(a, a)\n\n\n"
-        f"@njit(cache=True)\ndef {p}_add(a, b):\n"
+        f"@njit(cache=True, inline=\"always\")\ndef {p}_sqr(a):\n    return {p}_mul(a, a)\n\n\n"
+        f"@njit(cache=True, inline=\"always\")\ndef {p}_add(a, b):\n"
         f"    {a} = a\n    {b} = b\n"
         + "".join(
             f"    t{i}, c = adc(a{i}, b{i}, {'Z' if i == 0 else 'c'})\n" for i in range(N)
         )
         + _final_sub(p, "t", "c != Z")
         + "\n\n"
-        f"@njit(cache=True)\ndef {p}_sub(a, b):\n"
+        f"@njit(cache=True, inline=\"always\")\ndef {p}_sub(a, b):\n"
         f"    {a} = a\n    {b} = b\n"
         + "".join(
             f"    t{i}, br = sbb(a{i}, b{i}, {'Z' if i == 0 else 'br'})\n" for i in range(N)
@@ -85,13 +85,13 @@ def _field(p: str, mod: int) -> str:
             f"        t{i}, c = adc(t{i}, {P}_P{i}, {'Z' if i == 0 else 'c'})\n" for i in range(N)
         )
         + f"    return ({', '.join(f't{i}' for i in range(N))})\n\n\n"
-        f"@njit(cache=True)\ndef {p}_dbl(a):\n    return {p}_add(a, a)\n\n\n"
-        f"@njit(cache=True)\ndef {p}_neg(a):\n"
+        f"@njit(cache=True, inline=\"always\")\ndef {p}_dbl(a):\n    return {p}_add(a, a)\n\n\n"
+        f"@njit(cache=True, inline=\"always\")\ndef {p}_neg(a):\n"
         f"    if {p}_is_zero(a):\n        return a\n"
         f"    return {p}_sub({P}_ZERO, a)\n\n\n"
-        f"@njit(cache=True)\ndef {p}_is_zero(a):\n"
+        f"@njit(cache=True, inline=\"always\")\ndef {p}_is_zero(a):\n"
         f"    return {' and '.join(f'a[{i}] == Z' for i in range(N))}\n\n\n"
-        f"@njit(cache=True)\ndef {p}_eq(a, b):\n"
+        f"@njit(cache=True, inline=\"always\")\ndef {p}_eq(a, b):\n"
         f"    return {' and '.join(f'a[{i}] == b[{i}]' for i in range(N))}\n\n\n"
         f"@njit(cache=True)\ndef {p}_to_mont(a):\n    return {p}_mul(a, {P}_R2)\n\n\n"
         f"@njit(cache=True)\ndef {p}_from_mont(a):\n    return {p}_mul(a, (ONE64, Z, Z, Z))\n\n\n"
@@ -108,9 +108,9 @@ def _field(p: str, mod: int) -> str:
         f"@njit(cache=True)\ndef {p}_inv(a):\n"
         f"    # Fermat: a^(p-2); zero maps to zero\n"
         f"    return {p}_pow(a, {P}_PM2)\n\n\n"
-        f"@njit(cache=True)\ndef {p}_ld(arr, i):\n"
+        f"@njit(cache=True, inline=\"always\")\ndef {p}_ld(arr, i):\n"
         f"    return ({', '.join(f'arr[i, {k}]' for k in range(N))})\n\n\n"
-        f"@njit(cache=True)\ndef {p}_st(arr, i, v):\n"
+        f"@njit(cache=True, inline=\"always\")\ndef {p}_st(arr, i, v):\n"
         + "".join(f"    arr[i, {k}] = v[{k}]\n" for k in range(N))
         + "\n\n"
         f"@njit(cache=True)\ndef {p}_reduce(a):\n"

@@ -79,12 +79,12 @@ def fq_mul(a, b):
     return (t0, t1, t2, t3)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def fq_sqr(a):
     return fq_mul(a, a)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def fq_add(a, b):
     a0, a1, a2, a3 = a
     b0, b1, b2, b3 = b
@@ -101,7 +101,7 @@ def fq_add(a, b):
     return (t0, t1, t2, t3)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def fq_sub(a, b):
     a0, a1, a2, a3 = a
     b0, b1, b2, b3 = b
@@ -117,24 +117,24 @@ def fq_sub(a, b):
     return (t0, t1, t2, t3)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def fq_dbl(a):
     return fq_add(a, a)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def fq_neg(a):
     if fq_is_zero(a):
         return a
     return fq_sub(FQ_ZERO, a)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def fq_is_zero(a):
     return a[0] == Z and a[1] == Z and a[2] == Z and a[3] == Z
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def fq_eq(a, b):
     return a[0] == b[0] and a[1] == b[1] and a[2] == b[2] and a[3] == b[3]
 
@@ -168,12 +168,12 @@ def fq_inv(a):
     return fq_pow(a, FQ_PM2)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def fq_ld(arr, i):
     return (arr[i, 0], arr[i, 1], arr[i, 2], arr[i, 3])
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def fq_st(arr, i, v):
     arr[i, 0] = v[0]
     arr[i, 1] = v[1]
@@ -260,12 +260,12 @@ def fr_mul(a, b):
     return (t0, t1, t2, t3)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def fr_sqr(a):
     return fr_mul(a, a)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def fr_add(a, b):
     a0, a1, a2, a3 = a
     b0, b1, b2, b3 = b
@@ -282,7 +282,7 @@ def fr_add(a, b):
     return (t0, t1, t2, t3)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def fr_sub(a, b):
     a0, a1, a2, a3 = a
     b0, b1, b2, b3 = b
@@ -298,24 +298,24 @@ def fr_sub(a, b):
     return (t0, t1, t2, t3)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def fr_dbl(a):
     return fr_add(a, a)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def fr_neg(a):
     if fr_is_zero(a):
         return a
     return fr_sub(FR_ZERO, a)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def fr_is_zero(a):
     return a[0] == Z and a[1] == Z and a[2] == Z and a[3] == Z
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def fr_eq(a, b):
     return a[0] == b[0] and a[1] == b[1] and a[2] == b[2] and a[3] == b[3]
 
@@ -349,12 +349,12 @@ def fr_inv(a):
     return fr_pow(a, FR_PM2)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def fr_ld(arr, i):
     return (arr[i, 0], arr[i, 1], arr[i, 2], arr[i, 3])
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def fr_st(arr, i, v):
     arr[i, 0] = v[0]
     arr[i, 1] = v[1]

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from eth_abi import decode as abi_decode
 from eth_account import Account
 from eth_utils import keccak
 from web3 import Web3

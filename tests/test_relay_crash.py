@@ -16,7 +16,6 @@ from typing import Any
 import pytest
 import tomli_w
 from eth_account import Account
-from eth_utils import keccak
 
 from test_relay import Chain, assert_nonces_consistent, build_attestation, feed_txs, setup_feed
 from relayer.devnet.anvil import AnvilProcess

@@ -58,6 +58,11 @@ def test_bad_urls_are_clear_errors(tmp_path: Path) -> None:
         Store("mysql://x/y")
     with pytest.raises(StorageError, match="cannot open the database"):
         Store(f"sqlite:///{tmp_path / 'missing-dir' / 'x.db'}")
+    # PostgreSQL is a code path only here (no server): without a driver or a server, a clear
+    # StorageError with the password redacted, never an ImportError or a traceback
+    with pytest.raises(StorageError) as info:
+        Store("postgresql://relayer:s3cret@127.0.0.1:1/relayer")
+    assert "s3cret" not in str(info.value) and "relayer:***@" in str(info.value)
 
 
 def test_snapshot_and_proof_round_trip_exactly(tmp_path: Path) -> None:

@@ -102,6 +102,9 @@ class Store:
             else:
                 raise StorageError(f"database URL {url!r} is neither sqlite:/// nor postgresql://")
             SQLModel.metadata.create_all(self.engine, tables=_TABLES)
+        except ImportError as exc:
+            raise StorageError(f"the database URL {_redact(url)} needs a driver that is not installed ({exc.name}); "
+                               "install it (PostgreSQL: pip install 'psycopg[binary]') or use sqlite:///") from None
         except SQLAlchemyError as exc:
             raise StorageError(f"cannot open the database {_redact(url)}: {exc}; check relayer.database_url") from None
 

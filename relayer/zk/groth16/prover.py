@@ -43,33 +43,44 @@ def prepared_bases(pk: ProvingKey, backend: ProverBackend) -> dict[str, Any]:
     return cached
 
 
-def check_witness(pk: ProvingKey, witness: Sequence[int], r1cs: R1CS | None = None) -> None:
-    """Raise UnsatisfiedConstraint naming the first violated constraint (before any proving work)."""
+def _check_values(pk: ProvingKey, witness: Sequence[int]) -> None:
     q = pk.qap
     if len(witness) != q.n_wires:
         raise UnsatisfiedConstraint(f"witness has {len(witness)} values, the key expects {q.n_wires} wires")
     for i, x in enumerate(witness):
-        if not isinstance(x, int) or not 0 <= x < R:
+        if not 0 <= x < R:
             raise UnsatisfiedConstraint(f"witness value {i} is not an integer in [0, r)")
     if witness[0] != 1:
         raise UnsatisfiedConstraint("witness[0] (the constant wire) must be 1")
+
+
+def _check_rows(pk: ProvingKey, a: list[int], b: list[int], c: list[int], r1cs: R1CS | None) -> None:
+    for i in range(pk.qap.n_constraints):
+        if a[i] * b[i] % R != c[i]:
+            name = r1cs._name(i) if r1cs is not None else f"#{i}"
+            raise UnsatisfiedConstraint(
+                f"constraint {name} (index {i}) is not satisfied: A*B = {a[i] * b[i] % R}, C = {c[i]}"
+            )
+
+
+def _check_r1cs_matches(pk: ProvingKey, r1cs: R1CS) -> None:
+    q = pk.qap
+    if (r1cs.n_wires, r1cs.n_public, r1cs.n_constraints) != (q.n_wires, q.n_public, q.n_constraints):
+        raise ProverError("the R1CS given does not match the proving key (wires/public/constraints differ)")
+
+
+def check_witness(pk: ProvingKey, witness: Sequence[int], r1cs: R1CS | None = None) -> None:
+    """Raise UnsatisfiedConstraint naming the first violated constraint (before any proving work)."""
+    witness = [int(x) for x in witness]
+    _check_values(pk, witness)
     if r1cs is not None:
-        if (r1cs.n_wires, r1cs.n_public, r1cs.n_constraints) != (q.n_wires, q.n_public, q.n_constraints):
-            raise ProverError("the R1CS given does not match the proving key (wires/public/constraints differ)")
+        _check_r1cs_matches(pk, r1cs)
+    if pk.qap.has_c:
+        a, b, c = qapmod.evaluate_rows(pk.qap, witness)
+        assert c is not None
+        _check_rows(pk, a, b, c, r1cs)
+    elif r1cs is not None:
         r1cs.check(witness)
-        return
-    if not q.has_c:
-        # a snarkjs .zkey carries no C matrix: the local verification after proving still
-        # rejects an unsatisfying witness, only without naming the constraint
-        log.info("proving key has no C coefficients; witness checked by verifying the proof")
-        return
-    rows: list[list[int]] = [[0] * q.n_rows for _ in range(3)]
-    for mat, row, wire, v in q.coeffs:
-        rows[mat][row] += v * witness[wire]
-    for i in range(q.n_constraints):
-        a, b, c = rows[0][i] % R, rows[1][i] % R, rows[2][i] % R
-        if (a * b - c) % R:
-            raise UnsatisfiedConstraint(f"constraint #{i} is not satisfied: A*B = {a * b % R}, C = {c}")
 
 
 def prove(
@@ -96,11 +107,24 @@ def prove(
         t[name] = t.get(name, 0.0) + now - t0
         t0 = now
 
-    check_witness(pk, witness, r1cs)
-    stage("check")
     q = pk.qap
-    a, b, c = qapmod.evaluate(q, witness)
+    _check_values(pk, witness)
+    if r1cs is not None:
+        _check_r1cs_matches(pk, r1cs)
+    stage("check")
+    # one pass gives A, B and the C matrix rows: the satisfaction check and the QAP share it
+    a, b, c_rows = qapmod.evaluate_rows(q, witness)
     stage("qap")
+    if c_rows is not None:
+        _check_rows(pk, a, b, c_rows, r1cs)
+    elif r1cs is not None:
+        r1cs.check(witness)  # a .zkey has no C matrix: check against the circuit's own
+    else:
+        # without C coefficients the local verification below still rejects a bad witness,
+        # only without naming the constraint
+        log.info("proving key has no C coefficients and no R1CS was given; the witness is checked by verifying the proof")
+    c = [x * y % R for x, y in zip(a, b)]  # = C on every row once the check passed (snarkjs does the same)
+    stage("check")
     n = q.domain_size
     d = backend.compute_h(ints_to_limbs(a, n), ints_to_limbs(b, n), ints_to_limbs(c, n))
     stage("h")

@@ -69,17 +69,20 @@ def evaluate(qap: QAP, witness: Sequence[int]) -> tuple[list[int], list[int], li
     C is taken as A·B row by row, like snarkjs: equal to the C matrix for a satisfying witness
     (the binding rows have B = C = 0), and it lets a .zkey without C coefficients be used.
     """
+    a, b, _ = evaluate_rows(qap, witness)
+    return a, b, [x * y % R for x, y in zip(a, b)]
+
+
+def evaluate_rows(qap: QAP, witness: Sequence[int]) -> tuple[list[int], list[int], list[int] | None]:
+    """One pass over the coefficients: A and B per domain row, and the C matrix's rows (None
+    when the QAP has no C coefficients), all reduced mod r."""
     n = qap.domain_size
-    a = [0] * n
-    b = [0] * n
+    rows: tuple[list[int], list[int], list[int]] = ([0] * n, [0] * n, [0] * n)
     for mat, row, wire, v in qap.coeffs:
-        if mat == 0:
-            a[row] += v * witness[wire]
-        elif mat == 1:
-            b[row] += v * witness[wire]
-    a = [x % R for x in a]
-    b = [x % R for x in b]
-    c = [x * y % R for x, y in zip(a, b)]
+        rows[mat][row] += v * witness[wire]
+    a = [x % R for x in rows[0]]
+    b = [x % R for x in rows[1]]
+    c = [x % R for x in rows[2]] if qap.has_c else None
     return a, b, c
 
 

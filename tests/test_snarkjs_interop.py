@@ -238,3 +238,18 @@ def test_tools_present() -> None:
     """The judges must be installed where the bootstrap puts them (not skipped silently in CI)."""
     assert shutil.which("node"), "node is required for snarkjs/circom interop"
     assert Path(snarkjs_cmd()[1]).exists() and Path(circom_cmd()[1]).exists()
+
+
+def test_bad_witness_with_snarkjs_zkey_is_refused(art: Path, backend) -> None:  # type: ignore[no-untyped-def]
+    """A .zkey has no C matrix: with the .r1cs the failing constraint is named, without it the
+    local verification still refuses to hand out the proof."""
+    from relayer.errors import UnsatisfiedConstraint, VerificationError
+
+    pk = read_zkey(art / "t1.zkey")
+    w = read_wtns(art / "t.wtns")
+    bad = list(w)
+    bad[-1] = (bad[-1] + 1) % (1 << 253)  # an internal signal
+    with pytest.raises(UnsatisfiedConstraint, match="not satisfied"):
+        prove(pk, bad, backend, r1cs=read_r1cs(art / "t.r1cs"))
+    with pytest.raises(VerificationError):
+        prove(pk, bad, backend)

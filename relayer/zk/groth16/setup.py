@@ -39,7 +39,7 @@ from relayer.zk.groth16.ec import (
     scale_each_g1,
     scale_each_g2,
 )
-from relayer.zk.groth16.keys import DEV_WARNING, ProvingKey, g1_json, g2_json
+from relayer.zk.groth16.keys import DEV_WARNING, ProvingKey, g1_json
 from relayer.zk.groth16.types import VerifyingKey
 from relayer.zk.r1cs import R1CS
 

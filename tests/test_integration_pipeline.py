@@ -1,0 +1,237 @@
+"""End to end on three real Anvil chains (issue 5 "Must show"): a round goes from blocks to verified
+feed updates on all three; latestRoundData equals the evaluator's ratio; an account's inclusion
+path checks against the on-chain root; `relayer verify` re-checks the round on every feed; no
+trigger, no round; a price move past the deviation publishes; a reorg of the snapshot block before
+signing redoes the snapshot and never signs the reorged data.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from web3 import Web3
+
+from relayer.circuits.solvency import Capacity
+from relayer.config import RelayerConfig, load_config
+from relayer.devnet.deploy import contract
+from relayer.devnet.keys import DEV_KEYSTORE_PASSWORD
+from relayer.devnet.manager import _port_free, devnet_down, devnet_up
+from relayer.devnet.solvency import CIRCUIT_DIR, DEFAULT_CAPACITY
+from relayer.keys_setup import CircuitSpec, setup_solvency_keys
+from relayer.pipeline.build import build_pipeline
+from relayer.pipeline.inspect import inclusion_proof, status, verify_round
+from relayer.pipeline.market import load_book
+from relayer.pipeline.round import RoundPipeline, ratio_e8
+from relayer.relay.submitter import RelayOptions
+from relayer.risk.evaluator import evaluate
+from relayer.storage import RoundState
+from relayer.watch.value import chain_assets
+
+pytestmark = pytest.mark.anvil
+
+ENV = {"RELAYER_KEYSTORE_PASSWORD": DEV_KEYSTORE_PASSWORD}
+FAST_RELAY = RelayOptions(receipt_timeout_s=10, poll_interval_s=0.05, max_attempts=2, backoff_base_s=0.2, backoff_max_s=1)
+
+
+def free_base_port(n: int) -> int:
+    import random
+
+    for _ in range(200):
+        base = random.randrange(30_000, 60_000)
+        if all(_port_free(base + i) for i in range(n)):
+            return base
+    raise RuntimeError("no free ports")
+
+
+@pytest.fixture(scope="session")
+def solvency_keys_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One development setup of the devnet capacity for the whole session (copied into each devnet)."""
+    d = tmp_path_factory.mktemp("solvency-keys")
+    setup_solvency_keys(d, CircuitSpec(DEFAULT_CAPACITY))
+    return d
+
+
+def start_devnet(tmp: Path, keys_dir: Path) -> dict[str, Any]:
+    shutil.copytree(keys_dir, tmp / CIRCUIT_DIR)  # reused by the devnet's solvency step (same capacity)
+    return devnet_up(3, tmp, base_port=free_base_port(3), env=ENV)
+
+
+@pytest.fixture()
+def devnet(tmp_path: Path, solvency_keys_dir: Path) -> Iterator[dict[str, Any]]:
+    state = start_devnet(tmp_path, solvency_keys_dir)
+    try:
+        yield state
+    finally:
+        devnet_down(tmp_path)
+
+
+def config_of(state: dict[str, Any], **relayer: Any) -> RelayerConfig:
+    overrides = {f"relayer.{k}": v for k, v in relayer.items()}
+    return load_config(Path(state["config"]), env={}, overrides=overrides)
+
+
+def make_pipeline(cfg: RelayerConfig, progress: Any = lambda m: None) -> RoundPipeline:
+    return build_pipeline(cfg, backend="cpu", prover_workers=0, env=ENV, relay_options=FAST_RELAY, rpc_timeout_s=5,
+                          progress=progress)
+
+
+def feed(cfg: RelayerConfig, i: int) -> Any:
+    c = cfg.chains[i]
+    return contract(Web3(Web3.HTTPProvider(c.rpc[0])), "SolvencyFeed", c.feed)
+
+
+def accepted_rounds(cfg: RelayerConfig, i: int) -> list[int]:
+    return [int(e["args"]["round"]) for e in feed(cfg, i).events.RoundAccepted().get_logs(from_block=0)]
+
+
+def rpc(url: str, method: str, params: list[Any]) -> Any:
+    w3 = Web3(Web3.HTTPProvider(url))
+    return w3.provider.make_request(method, params)
+
+
+def test_round_on_three_chains_matches_evaluator_and_inclusion(devnet: dict[str, Any]) -> None:
+    cfg = config_of(devnet)
+    p = make_pipeline(cfg)
+    try:
+        out = p.run_once()
+        assert out.status == "done", out
+        assert out.submissions == {c.chain_id: "included" for c in cfg.chains}
+
+        # the evaluator's ratio, recomputed here from the stored snapshots and the books
+        store = p.store
+        sids = store.round_snapshots(out.round)
+        total_a = total_l = 0
+        for c in cfg.chains:
+            snap = store.get_snapshot(sids[c.chain_id])
+            total_a += chain_assets(snap)[0]
+            stmt_market = p.keys.spec.capacity
+            from relayer.pipeline.market import market_data
+
+            md = market_data(snap, load_book(c), p.keys.spec).padded(stmt_market.instruments, stmt_market.scenarios)
+            total_l += evaluate(load_book(c), md).liabilities
+        want = ratio_e8(total_a, total_l)
+        assert want == out.ratio_e8
+        for i, c in enumerate(cfg.chains):
+            rid, answer, started, updated, answered = feed(cfg, i).functions.latestRoundData().call()
+            assert (rid, answered) == (out.round, out.round)
+            assert answer == want and updated > 0
+            assert feed(cfg, i).functions.isSolvent(3600).call() is (total_a >= total_l)
+            assert accepted_rounds(cfg, i) == [out.round]
+
+        # an account's Merkle-sum path checks against the root the feed holds on chain
+        chain = cfg.chains[1]
+        account = load_book(chain).accounts[2]
+        proof, info = inclusion_proof(cfg, chain, account.id, store=store)
+        onchain = feed(cfg, 1).functions.latestAttestation().call()
+        root = next(int.from_bytes(bytes(e[8]), "big") for e in onchain[12] if int(e[0]) == chain.chain_id)
+        assert int(info["root"], 16) == root
+        assert proof.verify(root) is not None
+        # the same path with a changed owed amount does not check
+        bad = json.loads(json.dumps(proof.to_json()))
+        bad["owed"] = str(int(bad["owed"]) + 1)
+        from relayer.circuits.merkle_sum import InclusionProof
+        from relayer.errors import RelayerError
+
+        with pytest.raises(RelayerError):
+            InclusionProof.from_json(bad).verify(root)
+
+        # `relayer verify`: off-chain and on every feed's own verifier
+        res = verify_round(cfg, out.round, store=store)
+        assert res["offchain"] == "ok"
+        assert all(f["verifier_accepts"] and f["accepted"] and f["accepted_count"] == 1 for f in res["feeds"])
+
+        # nothing moved: no trigger, no round, nothing signed or sent
+        again = p.run_once()
+        assert again.status == "skipped" and again.round is None
+        assert store.last_round_number() == out.round
+
+        st = status(cfg, store=store)
+        assert [c["feed_round"] for c in st["chains"]] == [out.round] * 3
+        assert st["rounds"][-1]["state"] == "done" and "prove" in st["rounds"][-1]["stage_seconds"]
+    finally:
+        p.close()
+
+
+def test_deviation_and_heartbeat_triggers(devnet: dict[str, Any]) -> None:
+    cfg = config_of(devnet, deviation_bps=100, heartbeat_s=3600, round_interval_s=1)
+    p = make_pipeline(cfg)
+    try:
+        first = p.run_once()
+        assert first.status == "done" and first.ratio_e8
+        # WETH -30% on chain 0: A_0 falls (10% haircut asset) and the marks move; ratio moves > 1%
+        c0 = cfg.chains[0]
+        w3 = Web3(Web3.HTTPProvider(c0.rpc[0]))
+        weth = next(a for a in c0.assets if a.symbol == "WETH")
+        agg = contract(w3, "PriceAggregator", weth.price_feed)
+        old = agg.functions.latestRoundData().call()[1]
+        w3.eth.wait_for_transaction_receipt(agg.functions.updateAnswer(old * 7 // 10).transact({"from": w3.eth.accounts[0]}))
+        rpc(c0.rpc[0], "evm_mine", [])  # the snapshot reads one block behind the head
+        second = p.run_once()
+        assert second.status == "done", second
+        assert second.ratio_e8 < first.ratio_e8
+        assert accepted_rounds(cfg, 0)[-1] == second.round
+
+        # heartbeat: with H = 1 s the next run publishes although nothing moved
+        hb = make_pipeline(config_of(devnet, deviation_bps=100, heartbeat_s=1, round_interval_s=1))
+        try:
+            import time
+
+            time.sleep(1.1)
+            assert hb.should_publish(10**6, 10**6, time.time() + 5) is not None
+            assert "heartbeat" in hb.should_publish(10**6, 10**6, time.time() + 5)
+        finally:
+            hb.close()
+        # and without the heartbeat due, an unchanged ratio is no trigger
+        last = p.last_published()
+        assert last is not None
+        assert p.should_publish(last.totalAssets, last.totalLiabilities, float(last.timestamp)) is None
+        # a flip to insolvent always publishes, whatever the threshold
+        assert p.should_publish(last.totalLiabilities - 1, last.totalLiabilities, float(last.timestamp)) is not None
+    finally:
+        p.close()
+
+
+def test_reorg_before_signing_redoes_snapshot_and_signs_once(devnet: dict[str, Any]) -> None:
+    cfg = config_of(devnet)
+    c1 = cfg.chains[1]
+    url = c1.rpc[0]
+    w3 = Web3(Web3.HTTPProvider(url))
+    for _ in range(3):  # empty blocks on top, so the reorg replaces nothing the devnet deployed
+        rpc(url, "evm_mine", [])
+    fired: list[str] = []
+
+    def reorg_while_proving(msg: str) -> None:
+        if "proving" in msg and not fired:
+            a, b = w3.eth.accounts[7], w3.eth.accounts[8]
+            tx = {"from": a, "to": b, "value": hex(12345), "gas": hex(21000), "nonce": hex(w3.eth.get_transaction_count(a))}
+            res = rpc(url, "anvil_reorg", [2, [[tx, 0]]])
+            assert "error" not in res, res
+            fired.append(msg)
+
+    p = make_pipeline(cfg, progress=reorg_while_proving)
+    try:
+        out = p.run_once()
+        assert fired, "the reorg hook did not run"
+        assert out.status == "done", out
+        rounds = p.store.rounds()
+        failed = [r for r in rounds if r.state == RoundState.FAILED]
+        assert len(failed) == 1 and "reorg" in (failed[0].reason or "")
+        # the reorged round was never attested nor signed; the published round pins the new block
+        from relayer.errors import StorageError
+
+        with pytest.raises(StorageError):
+            p.store.get_attestation(failed[0].round)
+        assert p.store.signatures(failed[0].round) == []
+        old_snap = p.store.get_snapshot(p.store.round_snapshots(failed[0].round)[c1.chain_id])
+        new_snap = p.store.get_snapshot(p.store.round_snapshots(out.round)[c1.chain_id])
+        assert w3.eth.get_block(old_snap.block_number)["hash"] != old_snap.block_hash
+        assert bytes(w3.eth.get_block(new_snap.block_number)["hash"]) == new_snap.block_hash
+        for i in range(3):
+            assert accepted_rounds(cfg, i) == [out.round]
+    finally:
+        p.close()

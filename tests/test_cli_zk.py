@@ -96,9 +96,15 @@ def test_contribute_changes_transcript_and_old_proof_stops_verifying(files: Path
     new_hash = res.output.split("transcript hash:")[1].split()[0]
     old = json.loads((keys / "verifying_key.json").read_text())
     new = json.loads((out / "verifying_key.json").read_text())
-    assert new["contributions"][-1] == {"phase": "2", "name": "alice", "hash": new_hash}
+    last = new["contributions"][-1]
+    assert (last["phase"], last["name"], last["hash"]) == ("2", "alice", new_hash) and "delta" in last["pok"]
     assert new["contributions"][:-1] == old["contributions"]
     assert new["vk"]["vk_delta_2"] != old["vk"]["vk_delta_2"]
+    res = _invoke(["setup", "verify", "--old", str(keys), "--new", str(out), "--backend", "reference"])
+    assert res.exit_code == 0, res.output
+    assert new_hash in res.output
+    res = _invoke(["setup", "verify", "--old", str(out), "--new", str(keys), "--backend", "reference"])
+    assert res.exception is not None and "exactly one contribution" in str(res.exception)
     proof, public = proved
     res = _invoke(["zk", "verify", "--keys", str(out), "--proof", str(proof), "--public", str(public)])
     assert isinstance(res.exception, VerificationError)
@@ -135,6 +141,8 @@ def test_ptau_ceremony_commands_then_setup(files: Path, tmp_path: Path) -> None:
     assert _invoke(["setup", "ptau-new", "--power", "3", "--out", str(p0)]).exit_code == 0
     res = _invoke(["setup", "ptau-contribute", "--in", str(p0), "--out", str(p1), "--name", "bob"])
     assert res.exit_code == 0, res.output
+    res = _invoke(["setup", "ptau-verify", "--old", str(p0), "--new", str(p1)])
+    assert res.exit_code == 0 and "'bob' is valid" in res.output
     res = _invoke(["zk", "setup", "--r1cs", str(files / "c.r1cs"), "--out", str(tmp_path / "k"), "--ptau", str(p1)])
     assert res.exit_code == 0, res.output
     assert "not for production" not in res.output

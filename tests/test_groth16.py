@@ -371,3 +371,60 @@ def test_compiled_point_scaling_matches_plain_ints() -> None:
     bad[0, 1, 0] ^= 1
     with pytest.raises(FormatError):
         scale_g1_points(bad, 5)
+
+
+def test_phase1_contribution_proofs_of_knowledge() -> None:
+    import copy
+    import json as _json
+
+    from relayer.zk.groth16.setup import _chain, _pok, _pok_context, phase1_verify_contribution
+
+    p0 = phase1_contribute(phase1_new(2), name="first")
+    p1 = phase1_contribute(p0, name="second")
+    phase1_verify_contribution(p0, p1)
+    # a forged proof of knowledge (wrong response)
+    bad = copy.deepcopy(p1)
+    bad.contributions[-1]["pok"]["tau"]["z"] = str((int(bad.contributions[-1]["pok"]["tau"]["z"]) + 1) % R)
+    with pytest.raises(ProverError, match="hash|proof of knowledge"):
+        phase1_verify_contribution(p0, bad)
+    # a well-formed record whose proven secret is not the one applied to the points
+    liar = copy.deepcopy(p1)
+    rec = liar.contributions[-1]
+    rec["pok"]["tau"] = _pok(12345, _pok_context(p0.transcript_hash, "tau"))
+    rec["hash"] = _chain(p0.transcript_hash, "1", rec["name"], liar.material() + _json.dumps(rec["pok"], sort_keys=True).encode())
+    with pytest.raises(ProverError, match="not the old ones times"):
+        phase1_verify_contribution(p0, liar)
+    # a proof of knowledge copied from another position of the transcript does not verify
+    replay = copy.deepcopy(p1)
+    rec = replay.contributions[-1]
+    rec["pok"]["alpha"] = p0.contributions[-1]["pok"]["alpha"]
+    rec["hash"] = _chain(p0.transcript_hash, "1", rec["name"], replay.material() + _json.dumps(rec["pok"], sort_keys=True).encode())
+    with pytest.raises(ProverError, match="proof of knowledge"):
+        phase1_verify_contribution(p0, replay)
+    with pytest.raises(ProverError, match="exactly one"):
+        phase1_verify_contribution(p1, p0)
+
+
+def test_phase2_contribution_verification(circuit, backend) -> None:  # type: ignore[no-untyped-def]
+    import json as _json
+
+    from relayer.zk.groth16.setup import _chain, key_material, phase2_verify_contribution
+
+    k0 = phase2_contribute(phase2_new(circuit.compile(), phase1_contribute(phase1_new(3))), name="a")
+    k1 = phase2_contribute(k0, name="b")
+    phase2_verify_contribution(k0, k1, backend)
+    # one H point not divided by the contributor's factor (record and hash otherwise honest)
+    bad = dataclasses.replace(k1, h_query=k1.h_query.copy(), contributions=[dict(c) for c in k1.contributions])
+    bad.h_query[2] = g1_to_array([g1_mul(G1_GEN, 99)])[0]
+    rec = bad.contributions[-1]
+    rec["hash"] = _chain(k0.transcript_hash, "2", rec["name"], key_material(bad) + _json.dumps(rec["pok"], sort_keys=True).encode())
+    with pytest.raises(ProverError, match="H query"):
+        phase2_verify_contribution(k0, bad, backend)
+    # the A query must not change at all
+    moved = dataclasses.replace(k1, a_query=k1.a_query[::-1].copy())
+    with pytest.raises(ProverError, match="more than"):
+        phase2_verify_contribution(k0, moved, backend)
+    tampered = dataclasses.replace(k1, contributions=[dict(c) for c in k1.contributions])
+    tampered.contributions[-1]["name"] = "mallory"
+    with pytest.raises(ProverError, match="hash"):
+        phase2_verify_contribution(k0, tampered, backend)

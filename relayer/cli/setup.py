@@ -74,3 +74,29 @@ def ptau_contribute(in_path: Path, out_path: Path, name: str, entropy: str, veri
     write_ptau(tmp, p)
     shutil.move(tmp, out_path)
     click.echo(f"transcript hash: {p.transcript_hash}")
+
+
+@setup.command("verify")
+@click.option("--old", "old_dir", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path), help="key directory before")
+@click.option("--new", "new_dir", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path), help="key directory after")
+@click.option("--backend", "backend_name", default="cpu", show_default=True, type=click.Choice(["cpu", "gpu", "reference"]))
+def verify_contribution(old_dir: Path, new_dir: Path, backend_name: str) -> None:
+    """Check that NEW is OLD plus one valid phase-2 contribution (proof of knowledge, pairings)."""
+    from relayer.zk.groth16.keys import load_proving_key
+    from relayer.zk.groth16.setup import phase2_verify_contribution
+
+    old, new = load_proving_key(old_dir), load_proving_key(new_dir)
+    phase2_verify_contribution(old, new, backend_name)
+    click.echo(f"contribution {new.contributions[-1]['name']!r} is valid; transcript hash: {new.transcript_hash}")
+
+
+@setup.command("ptau-verify")
+@click.option("--old", "old_path", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--new", "new_path", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def ptau_verify(old_path: Path, new_path: Path) -> None:
+    """Check that NEW is OLD plus one valid phase-1 contribution."""
+    from relayer.zk.groth16.setup import phase1_verify_contribution, read_ptau
+
+    new = read_ptau(new_path)
+    phase1_verify_contribution(read_ptau(old_path), new)
+    click.echo(f"contribution {new.contributions[-1]['name']!r} is valid; transcript hash: {new.transcript_hash}")

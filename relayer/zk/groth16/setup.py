@@ -34,12 +34,14 @@ from relayer.zk.groth16.ec import (
     G1_GEN,
     G2,
     G2_GEN,
+    g2_add,
+    g2_mul,
     scale_all_g1,
     scale_all_g2,
     scale_each_g1,
     scale_each_g2,
 )
-from relayer.zk.groth16.keys import DEV_WARNING, ProvingKey, g1_json
+from relayer.zk.groth16.keys import DEV_WARNING, ProvingKey, g1_json, g2_from_json, g2_json
 from relayer.zk.groth16.types import VerifyingKey
 from relayer.zk.r1cs import R1CS
 
@@ -62,6 +64,39 @@ def _chain(prev: str, phase: str, name: str, material: bytes) -> str:
     h.update(phase.encode() + b"\0" + name.encode() + b"\0")
     h.update(hashlib.sha256(material).digest())
     return h.hexdigest()
+
+
+def _pok(x: int, context: bytes) -> dict[str, Any]:
+    """Schnorr proof of knowledge of x for X = [x]G2, bound to `context` (the previous transcript
+    hash and the secret's role), so it cannot be replayed elsewhere: R = [k]G2,
+    c = sha256(context ‖ X ‖ R) mod r, z = k + c·x; checked as [z]G2 = R + [c]X."""
+    X = g2_mul(G2_GEN, x)
+    k = fresh_scalar(label=b"pok nonce")
+    Rp = g2_mul(G2_GEN, k)
+    c = _pok_challenge(context, X, Rp)
+    return {"x_g2": g2_json(X), "r_g2": g2_json(Rp), "z": str((k + c * x) % R)}
+
+
+def _pok_challenge(context: bytes, X: G2Point, Rp: G2Point) -> int:
+    blob = context + json.dumps([g2_json(X), g2_json(Rp)]).encode()
+    return int.from_bytes(hashlib.sha512(blob).digest(), "big") % R
+
+
+def _pok_check(pok: Any, context: bytes, what: str) -> G2Point:
+    """The public key X of a valid proof of knowledge; ProverError otherwise."""
+    try:
+        X = g2_from_json(pok["x_g2"], f"{what} public key")
+        Rp = g2_from_json(pok["r_g2"], f"{what} commitment")
+        z = int(pok["z"]) % R
+    except (KeyError, TypeError, ValueError, FormatError) as exc:
+        raise ProverError(f"{what}: malformed proof of knowledge ({exc})") from exc
+    if X is None or g2_mul(G2_GEN, z) != g2_add(Rp, g2_mul(X, _pok_challenge(context, X, Rp))):
+        raise ProverError(f"{what}: the proof of knowledge does not verify")
+    return X
+
+
+def _pok_context(prev_hash: str, role: str) -> bytes:
+    return (prev_hash or "0" * 64).encode() + b"/" + role.encode()
 
 
 def key_material(pk: ProvingKey) -> bytes:
@@ -224,10 +259,36 @@ def phase1_contribute(ptau: PowersOfTau, name: str = "", entropy: bytes = b"") -
         beta_g2=scale_all_g2([ptau.beta_g2], b)[0],
         contributions=list(ptau.contributions),
     )
+    prev = ptau.transcript_hash
+    pok = {role: _pok(x, _pok_context(prev, role)) for role, x in (("tau", t), ("alpha", a), ("beta", b))}
     del t, a, b, pw
     name = name or f"contribution {len(ptau.contributions)}"
-    new.contributions.append({"phase": "1", "name": name, "hash": _chain(ptau.transcript_hash, "1", name, new.material())})
+    h = _chain(prev, "1", name, new.material() + json.dumps(pok, sort_keys=True).encode())
+    new.contributions.append({"phase": "1", "name": name, "pok": pok, "hash": h})
     return new
+
+
+def phase1_verify_contribution(old: PowersOfTau, new: PowersOfTau) -> None:
+    """Check that `new` is `old` plus one valid contribution: same history, a transcript hash
+    that recomputes, proofs of knowledge of t, a, b, the new points are the old ones times those
+    secrets (pairings), and the new powers are consistent (phase1_verify)."""
+    from relayer.zk.groth16.ec import g1_neg
+    from relayer.zk.groth16.verifier import _pairing_product_is_one
+
+    if new.power != old.power or new.contributions[:-1] != old.contributions or len(new.contributions) != len(old.contributions) + 1:
+        raise ProverError("powers of tau: the new file does not extend the old one by exactly one contribution")
+    last = new.contributions[-1]
+    pok = last.get("pok") or {}
+    prev = old.transcript_hash
+    if last["hash"] != _chain(prev, "1", last["name"], new.material() + json.dumps(pok, sort_keys=True).encode()):
+        raise ProverError("powers of tau: the transcript hash of the last contribution does not recompute")
+    xs = {role: _pok_check(pok.get(role), _pok_context(prev, role), f"phase-1 {role}") for role in ("tau", "alpha", "beta")}
+    for role, o, nw in (("tau", old.tau_g1[1], new.tau_g1[1]), ("alpha", old.alpha_tau_g1[0], new.alpha_tau_g1[0]),
+                        ("beta", old.beta_tau_g1[0], new.beta_tau_g1[0])):
+        # e(new, G2) = e(old, [x]G2): the new point is the old one times the proven secret
+        if not _pairing_product_is_one([(nw, G2_GEN), (g1_neg(o), xs[role])]):
+            raise ProverError(f"powers of tau: the new {role} points are not the old ones times the contributor's secret")
+    phase1_verify(new)
 
 
 def phase1_verify(ptau: PowersOfTau) -> None:
@@ -445,11 +506,60 @@ def phase2_contribute(pk: ProvingKey, name: str = "", entropy: bytes = b"") -> P
         contributions=list(pk.contributions),
         prepared={},
     )
+    prev = pk.transcript_hash
+    pok = {"delta": _pok(d, _pok_context(prev, "delta"))}
     del d, dinv
     name = name or f"phase 2 contribution {sum(1 for c in pk.contributions if c.get('phase') == '2')}"
-    new.contributions.append({"phase": "2", "name": name, "hash": _chain(pk.transcript_hash, "2", name, key_material(new))})
+    h = _chain(prev, "2", name, key_material(new) + json.dumps(pok, sort_keys=True).encode())
+    new.contributions.append({"phase": "2", "name": name, "pok": pok, "hash": h})
     log.info("phase-2 contribution: %d points in %.1fs", len(c_arr) + len(h_arr), time.perf_counter() - t0)
     return new
+
+
+def phase2_verify_contribution(old: ProvingKey, new: ProvingKey, backend: ProverBackend | str = "cpu") -> None:
+    """Check that `new` is `old` plus one valid δ contribution: same history and everything but δ,
+    C and H unchanged; a transcript hash that recomputes; a proof of knowledge of d with
+    e(new δ1, G2) = e(old δ1, [d]G2) and e(new δ1, G2) = e(G1, new δ2); and C, H divided by the same
+    d: e(Σρ_i C'_i, δ'2) = e(Σρ_i C_i, δ2) for random ρ (one MSM per query on `backend`)."""
+    from relayer.zk.groth16.ec import g1_neg
+    from relayer.zk.groth16.verifier import _pairing_product_is_one
+
+    if new.contributions[:-1] != old.contributions or len(new.contributions) != len(old.contributions) + 1:
+        raise ProverError("phase 2: the new key does not extend the old one by exactly one contribution")
+    same = (
+        new.qap == old.qap
+        and new.vk.alpha_g1 == old.vk.alpha_g1
+        and new.vk.beta_g2 == old.vk.beta_g2
+        and new.vk.gamma_g2 == old.vk.gamma_g2
+        and new.vk.ic == old.vk.ic
+        and new.beta_g1 == old.beta_g1
+        and new.dev == old.dev
+        and all((getattr(new, f) == getattr(old, f)).all() for f in ("a_query", "b1_query", "b2_query"))
+        and new.c_query.shape == old.c_query.shape
+        and new.h_query.shape == old.h_query.shape
+    )
+    if not same:
+        raise ProverError("phase 2: the contribution changed more than δ and the C/H queries")
+    last = new.contributions[-1]
+    pok = last.get("pok") or {}
+    prev = old.transcript_hash
+    if last["hash"] != _chain(prev, "2", last["name"], key_material(new) + json.dumps(pok, sort_keys=True).encode()):
+        raise ProverError("phase 2: the transcript hash of the last contribution does not recompute")
+    xd = _pok_check(pok.get("delta"), _pok_context(prev, "delta"), "phase-2 delta")
+    if not _pairing_product_is_one([(new.delta_g1, G2_GEN), (g1_neg(old.delta_g1), xd)]):
+        raise ProverError("phase 2: new δ is not the old δ times the contributor's proven secret")
+    if not _pairing_product_is_one([(new.delta_g1, G2_GEN), (g1_neg(G1_GEN), new.vk.delta_g2)]):
+        raise ProverError("phase 2: δ in G1 and δ in G2 differ")
+    be = _get_backend(backend)
+    for name in ("c_query", "h_query"):
+        o, nw = getattr(old, name), getattr(new, name)
+        if o.shape[0] == 0:
+            continue
+        rho = ints_to_limbs([fresh_scalar(label=b"check") for _ in range(o.shape[0])])
+        so = be.msm_g1(be.prepare_g1(o), rho)
+        sn = be.msm_g1(be.prepare_g1(nw), rho)
+        if not _pairing_product_is_one([(sn, new.vk.delta_g2), (g1_neg(so), old.vk.delta_g2)]):
+            raise ProverError(f"phase 2: the {name.split('_')[0].upper()} query was not divided by the new δ factor")
 
 
 def ceremony_setup(r1cs: R1CS, ptau: PowersOfTau | LagrangeBasis, contributions: int = 1, entropy: bytes = b"") -> ProvingKey:

@@ -333,3 +333,14 @@ def test_full_span_grid_circuit(market: MarketData) -> None:
     assert public_signals_of(w) == expected_public(CTX, book, md, cap)
     assert circ.circuit.unconstrained_signals() == []
     assert re.match(r"solvency_2x4x16", circ.circuit.name)
+
+
+def test_inclusion_paths_verify_against_the_proven_root(sc: SolvencyCircuit, market: MarketData) -> None:
+    from relayer.circuits.solvency import build_tree
+
+    inputs, w = honest(sc, market)
+    pub = dict(zip(PUBLIC_INPUTS, public_signals_of(w)))
+    tree = build_tree(evaluate(BOOK, market.padded(4, 4)), CAP)
+    for a in BOOK.accounts:
+        node = tree.proof(a.id).verify(pub["root"], pub["liabilities"], pub["maintenanceMargin"])
+        assert node.hash == sc.circuit.value(w, "root")

@@ -254,7 +254,7 @@ class SolvencyCircuit:
             raise ProverError(f"book is for chain {book.chain_id}, context for chain {ctx.chain_id}")
         md = market.padded(cap.instruments, cap.scenarios)
         res = evaluate(book, md)
-        tree = self.tree(book, res)
+        tree = self.tree(res)
         bh = int.from_bytes(ctx.block_hash, "big")
         inputs: dict[str, Any] = {
             "chainId": ctx.chain_id, "blockNumber": ctx.block_number, "blockHashHi": bh >> 128,
@@ -277,11 +277,9 @@ class SolvencyCircuit:
             inputs[f"qty_off[{i}]"] = [x + QTY_OFFSET for x in q]
         return inputs
 
-    def tree(self, book: Book, res: BookRisk | None = None) -> MerkleSumTree:
-        """The native tree the circuit proves (needs the risk results; computed when not given)."""
-        if res is None:
-            raise ProverError("tree() needs the evaluated book (BookRisk)")
-        return MerkleSumTree([LeafData(r.id, r.salt, r.owed, r.requirement) for r in res.accounts], self.cap.accounts)
+    def tree(self, res: BookRisk) -> MerkleSumTree:
+        """The native tree this circuit proves for an evaluated book (account holders' paths come from it)."""
+        return build_tree(res, self.cap)
 
     def implied_public(self, witness: Sequence[int]) -> dict[str, int]:
         """The public values the witness's own internal signals imply (root, totals, commitment): what a
@@ -296,11 +294,16 @@ class SolvencyCircuit:
         return [int(inputs[n]) for n in PUBLIC_INPUTS]
 
 
+def build_tree(res: BookRisk, cap: Capacity) -> MerkleSumTree:
+    """The Merkle-sum tree over an evaluated book at a capacity (leaves in account-id order)."""
+    return MerkleSumTree([LeafData(r.id, r.salt, r.owed, r.requirement) for r in res.accounts], cap.accounts)
+
+
 def expected_public(ctx: ChainContext, book: Book, market: MarketData, cap: Capacity) -> list[int]:
     """The 12 public inputs computed natively (evaluator + native tree + commitment), no circuit."""
     md = market.padded(cap.instruments, cap.scenarios)
     res = evaluate(book, md)
-    tree = MerkleSumTree([LeafData(r.id, r.salt, r.owed, r.requirement) for r in res.accounts], cap.accounts)
+    tree = build_tree(res, cap)
     bh = int.from_bytes(ctx.block_hash, "big")
     return [ctx.chain_id, ctx.block_number, bh >> 128, bh & ((1 << 128) - 1), md.commitment(), ctx.assets,
             res.liabilities, res.maintenance_margin, res.bad_debt, res.under_margined, tree.root.hash, ctx.round]
@@ -310,4 +313,5 @@ def public_signals_of(witness: Sequence[int]) -> list[int]:
     return [int(x) for x in witness[1:1 + len(PUBLIC_INPUTS)]]
 
 
-__all__ = ["Capacity", "ChainContext", "SolvencyCircuit", "PUBLIC_INPUTS", "expected_public", "public_signals_of"]
+__all__ = ["Capacity", "ChainContext", "SolvencyCircuit", "PUBLIC_INPUTS", "build_tree", "expected_public",
+           "public_signals_of"]

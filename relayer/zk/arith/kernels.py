@@ -1612,16 +1612,36 @@ def _ntt_stage(a, tw, half, stride):
 
 
 @njit(cache=True)
-def _ntt_stage_serial(a, tw, half, stride):
+def _ntt_block_stages(a, tw, base, logb, n):
+    # all stages whose butterfly blocks fit in a[base : base + 2^logb] (independent of the rest)
+    bs = 1 << logb
+    half = 1
+    while half < bs:
+        stride = n // (2 * half)
+        for blk in range(base, base + bs, 2 * half):
+            for j in range(half):
+                i1 = blk + j
+                i2 = i1 + half
+                u = fr_ld(a, i1)
+                v = fr_mul(fr_ld(a, i2), fr_ld(tw, j * stride))
+                fr_st(a, i1, fr_add(u, v))
+                fr_st(a, i2, fr_sub(u, v))
+        half *= 2
+
+
+@njit(cache=True, parallel=True)
+def _ntt_local_stages(a, tw, logb):
     n = a.shape[0]
-    for blk in range(0, n, 2 * half):
-        for j in range(half):
-            i1 = blk + j
-            i2 = i1 + half
-            u = fr_ld(a, i1)
-            v = fr_mul(fr_ld(a, i2), fr_ld(tw, j * stride))
-            fr_st(a, i1, fr_add(u, v))
-            fr_st(a, i2, fr_sub(u, v))
+    for blk in prange(n >> logb):
+        _ntt_block_stages(a, tw, blk << logb, logb, n)
+
+
+# below this size the NTT runs on one core: thread start-up and barriers cost more than they save
+NTT_PARALLEL_MIN_LOG = 12
+# the last NTT_GLOBAL_STAGES stages span blocks and run one parallel region each; all earlier
+# stages run inside 2^NTT_GLOBAL_STAGES independent blocks in a single parallel region (few
+# barriers matter on a loaded machine, where each one can cost a scheduler time slice)
+NTT_GLOBAL_STAGES = 3
 
 
 @njit(cache=True)
@@ -1629,13 +1649,14 @@ def fr_ntt_inplace(a, tw, logn):
     """In-place radix-2 DIT NTT, natural order in and out; tw[j] = w^j for j < n/2."""
     n = a.shape[0]
     _bit_reverse(a, logn)
-    half = 1
+    if logn < NTT_PARALLEL_MIN_LOG:
+        _ntt_block_stages(a, tw, 0, logn, n)
+        return
+    logb = logn - NTT_GLOBAL_STAGES
+    _ntt_local_stages(a, tw, logb)
+    half = 1 << logb
     while half < n:
-        stride = n // (2 * half)
-        if n >= 4096:
-            _ntt_stage(a, tw, half, stride)
-        else:
-            _ntt_stage_serial(a, tw, half, stride)
+        _ntt_stage(a, tw, half, n // (2 * half))
         half *= 2
 
 

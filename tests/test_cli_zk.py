@@ -159,3 +159,13 @@ def test_real_command_exit_codes(files: Path, keys: Path, proved: tuple[Path, Pa
     bad = subprocess.run([*base, "--public", str(files / "other2.json")], capture_output=True, text=True, timeout=120)
     assert bad.returncode == VerificationError.exit_code
     assert "does NOT verify" in bad.stderr
+
+
+def test_export_zkey_then_prove_with_it(files: Path, keys: Path) -> None:
+    res = _invoke(["zk", "export-zkey", "--keys", str(keys), "--out", str(files / "k.zkey")])
+    assert res.exit_code == 0, res.output
+    res = _invoke(["zk", "prove", "--zkey", str(files / "k.zkey"), "--r1cs", str(files / "c.r1cs"), "--wtns", str(files / "w.wtns"),
+                   "--proof", str(files / "zp.json"), "--public", str(files / "zpub.json"), "--prover", "reference"])
+    assert res.exit_code == 0, res.output
+    res = _invoke(["zk", "verify", "--keys", str(keys), "--proof", str(files / "zp.json"), "--public", str(files / "zpub.json")])
+    assert res.exit_code == 0 and "proof OK" in res.output

@@ -253,3 +253,24 @@ def test_bad_witness_with_snarkjs_zkey_is_refused(art: Path, backend) -> None:  
         prove(pk, bad, backend, r1cs=read_r1cs(art / "t.r1cs"))
     with pytest.raises(VerificationError):
         prove(pk, bad, backend)
+
+
+def test_our_key_written_as_zkey_is_used_by_snarkjs(art: Path, backend, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Our (ceremony) key → .zkey: snarkjs exports the same verification key, proves with it,
+    and both verifiers accept; reading it back gives our key."""
+    from relayer.zk.formats.zkey_file import write_zkey
+
+    r1cs = read_r1cs(art / "t.r1cs")
+    pk = ceremony_setup(r1cs, read_snarkjs_ptau(art / "pf.ptau", qapmod.from_r1cs(r1cs).domain_size), contributions=1)
+    write_zkey(tmp_path / "ours.zkey", pk)
+    back = read_zkey(tmp_path / "ours.zkey")
+    assert back.vk == pk.vk and back.delta_g1 == pk.delta_g1 and back.qap.coeffs == tuple(c for c in pk.qap.coeffs if c[0] < 2)
+    assert (back.h_query == pk.h_query).all() and (back.b2_query == pk.b2_query).all()
+    _snarkjs(tmp_path, "zkey", "export", "verificationkey", "ours.zkey", "sj_vk.json")
+    sj_vk = json.loads((tmp_path / "sj_vk.json").read_text())
+    assert read_vk_json(tmp_path / "sj_vk.json") == pk.vk
+    assert sj_vk["vk_alphabeta_12"] == vk_to_json(pk.vk)["vk_alphabeta_12"]
+    _snarkjs(tmp_path, "groth16", "prove", "ours.zkey", str(art / "t.wtns"), "p.json", "pub.json")
+    write_vk_json(tmp_path / "vk.json", pk.vk)
+    assert _snarkjs_verifies(tmp_path, tmp_path / "vk.json", tmp_path / "pub.json", tmp_path / "p.json")
+    assert verify(pk.vk, read_public_json(tmp_path / "pub.json"), read_proof_json(tmp_path / "p.json"))

@@ -164,6 +164,21 @@ def verify_cmd(keys: Path | None, vkey: Path | None, proof_path: Path, public_pa
     click.echo("proof OK")
 
 
+@zk.command("export-zkey")
+@click.option("--keys", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path), help="key directory")
+@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False, path_type=Path), help=".zkey file to write")
+def export_zkey_cmd(keys: Path, out_path: Path) -> None:
+    """Write the proving key as a snarkjs Groth16 .zkey (snarkjs can prove with it and export its vkey)."""
+    from relayer.zk.formats.zkey_file import write_zkey
+    from relayer.zk.groth16.keys import load_proving_key
+
+    pk = load_proving_key(keys)
+    if pk.dev:
+        _err(_DEV_NOTE)
+    write_zkey(out_path, pk)
+    click.echo(f"wrote {out_path}")
+
+
 @zk.command("export-verifier")
 @click.option("--keys", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None, help="key directory")
 @click.option("--vkey", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None, help="snarkjs verification_key.json")

@@ -180,7 +180,7 @@ def read_zkey(path: str | Path) -> ProvingKey:
     for name, p in (("alpha1", alpha1), ("beta1", beta1), ("delta1", delta1)):
         if p is None or not g1_valid(p):
             raise FormatError(f"{src}: {name} is invalid")
-    if len(pk.contributions) <= 1:
+    if delta1 == (1, 2):
         log.warning("%s: zkey has no phase-2 contribution (delta = 1): anyone can forge proofs for it", src)
     return pk
 
@@ -225,3 +225,55 @@ def read_snarkjs_ptau(path: str | Path, n: int) -> "LagrangeBasis":
         beta_g2=_g2(bytes(bf.section(6))[:128], src, "beta2"),
         source_hash=hashlib.sha256(contrib + s12[:64 * 4]).hexdigest(),
     )
+
+
+# --- writing -------------------------------------------------------------------------------------
+_RQ = pow(2, 256, Q)
+_RR2 = pow(2, 512, R)
+
+
+def _mont_q_bytes(arr: np.ndarray) -> bytes:
+    """Canonical affine point array (any shape ending in 4 limbs) → Montgomery LE bytes; zeros stay zeros."""
+    vals = limbs_to_ints(arr)
+    return b"".join((v * _RQ % Q).to_bytes(32, "little") for v in vals)
+
+
+def zkey_bytes(pk: ProvingKey) -> bytes:
+    """Our ProvingKey as a snarkjs Groth16 .zkey (sections 1–10; section 10 lists no snarkjs
+    contributions: our transcript lives in our own key files). snarkjs can prove with it and
+    export its verification key; `snarkjs zkey verify` cannot replay our ceremony."""
+    from relayer.zk.field import g1_to_array, g2_to_array
+    from relayer.zk.formats.binfile import write_container
+
+    pk.check_shapes()
+    q = pk.qap
+    vk = pk.vk
+    hdr = struct.pack("<I", 32) + Q.to_bytes(32, "little") + struct.pack("<I", 32) + R.to_bytes(32, "little")
+    hdr += struct.pack("<III", q.n_wires, q.n_public, q.domain_size)
+    hdr += _mont_q_bytes(g1_to_array([vk.alpha_g1, pk.beta_g1]))
+    hdr += _mont_q_bytes(g2_to_array([vk.beta_g2, vk.gamma_g2]))
+    hdr += _mont_q_bytes(g1_to_array([pk.delta_g1]))
+    hdr += _mont_q_bytes(g2_to_array([vk.delta_g2]))
+    ab = [c for c in q.coeffs if c[0] < 2]
+    coefs = struct.pack("<I", len(ab)) + b"".join(
+        struct.pack("<III", m, row, wire) + (v * _RR2 % R).to_bytes(32, "little") for m, row, wire, v in ab
+    )
+    import hashlib
+
+    sections = [
+        (1, struct.pack("<I", 1)),
+        (2, hdr),
+        (3, _mont_q_bytes(g1_to_array(list(vk.ic)))),
+        (4, coefs),
+        (5, _mont_q_bytes(pk.a_query)),
+        (6, _mont_q_bytes(pk.b1_query)),
+        (7, _mont_q_bytes(pk.b2_query)),
+        (8, _mont_q_bytes(pk.c_query)),
+        (9, _mont_q_bytes(pk.h_query)),
+        (10, hashlib.blake2b(hdr + coefs, digest_size=64).digest() + struct.pack("<I", 0)),
+    ]
+    return write_container("zkey", 1, sections)
+
+
+def write_zkey(path: str | Path, pk: ProvingKey) -> None:
+    Path(path).write_bytes(zkey_bytes(pk))

@@ -428,3 +428,24 @@ def test_phase2_contribution_verification(circuit, backend) -> None:  # type: ig
     tampered.contributions[-1]["name"] = "mallory"
     with pytest.raises(ProverError, match="hash"):
         phase2_verify_contribution(k0, tampered, backend)
+
+
+@pytest.mark.gpu
+def test_gpu_backend_setup_and_proof_match_cpu() -> None:
+    """dev_setup and prove on the gpu backend; its proofs verify and its setup points equal the cpu's."""
+    from relayer.zk.examples import make_bench_circuit
+    from relayer.zk.field import ints_to_limbs
+
+    gpu = get_backend("gpu")
+    cpu = get_backend("cpu")
+    scalars = ints_to_limbs([0, 1, 2, R - 1, 123456789 << 200])
+    assert (gpu.fixed_base_mul_g1(G1_GEN, scalars) == cpu.fixed_base_mul_g1(G1_GEN, scalars)).all()
+    assert (gpu.fixed_base_mul_g2(G2_GEN, scalars) == cpu.fixed_base_mul_g2(G2_GEN, scalars)).all()
+    bench = make_bench_circuit(1 << 12)
+    r1cs = bench.circuit.compile()
+    w = bench.circuit.witness(bench.inputs)
+    key = dev_setup(r1cs, gpu)
+    proof, public = prove(key, w, gpu, r1cs=r1cs)
+    assert verify(key.vk, public, proof)
+    proof_cpu, public_cpu = prove(key, w, cpu)
+    assert public_cpu == public and verify(key.vk, public, proof_cpu)

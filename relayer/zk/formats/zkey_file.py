@@ -1,4 +1,4 @@
-"""Read snarkjs binary key material: Groth16 `.zkey` → ProvingKey, prepared `.ptau` → LagrangeBasis.
+"""Read and write snarkjs binary key material: Groth16 `.zkey` ↔ ProvingKey, prepared `.ptau` → LagrangeBasis.
 
 Layouts from snarkjs 0.7.6 `src/zkey_utils.js`, `src/zkey_new.js`, `src/powersoftau_preparephase2.js`
 (iden3 container, see binfile.py). zkey sections: 1 protocol (u32, 1 = Groth16); 2 header (n8q, q,

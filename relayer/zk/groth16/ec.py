@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from relayer.zk.field import Q, R, G1Point, G2Point
+from relayer.zk.pairing import g2_in_subgroup
 
 Fq2 = tuple[int, int]
 
@@ -280,7 +281,7 @@ def g2_valid(p: G2Point) -> bool:
         return True
     if not all(0 <= c < Q for c in (*p[0], *p[1])):
         return False
-    return G2.is_on_curve(p) and G2.in_subgroup(p)
+    return G2.is_on_curve(p) and g2_in_subgroup(p)  # endomorphism test, ≈100× faster than r·P
 
 
 # --- one scalar times many G1 points (phase-2 contributions) -------------------------------------

@@ -20,6 +20,7 @@ from relayer.errors import ProverError
 from relayer.zk.field import R, G1Point, G2Point
 from relayer.zk.groth16.ec import G1, g1_lincomb, g1_neg, g1_valid, g1_mul, g2_valid
 from relayer.zk.groth16.types import Proof, VerifyingKey
+from relayer.zk.pairing import pairing_product_is_one
 
 log = logging.getLogger(__name__)
 
@@ -52,14 +53,9 @@ def _miller(p: G1Point, q: G2Point, cache: bool = False) -> Any:
 
 
 def _pairing_product_is_one(pairs: Sequence[tuple[G1Point, G2Point]], fixed_last: bool = False) -> bool:
-    """Π e(P_i, Q_i) == 1 with one final exponentiation (Miller loops multiplied first).
-    fixed_last: the last pair is a key constant (e(α, β)) whose Miller value is cached."""
-    acc = bn.FQ12.one()
-    for i, (p, q) in enumerate(pairs):
-        if p is None or q is None:
-            continue  # e(O, Q) = e(P, O) = 1
-        acc = acc * _miller(p, q, cache=fixed_last and i == len(pairs) - 1)
-    return bn.final_exponentiate(acc) == bn.FQ12.one()
+    """Π e(P_i, Q_i) == 1 with one multi-Miller loop and one final exponentiation (relayer.zk.pairing;
+    the line coefficients of fixed key points are cached there, so fixed_last needs no special case)."""
+    return pairing_product_is_one(pairs)
 
 
 def _inputs_ok(vk: VerifyingKey, public: Sequence[int]) -> bool:

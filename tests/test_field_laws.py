@@ -232,3 +232,22 @@ def test_prepare_flags_bad_points() -> None:
 def test_generated_kernels_are_current() -> None:
     """kernels.py is generated; editing it by hand (or the generator without rerunning) fails here."""
     assert gen_kernels.OUT.read_text() == gen_kernels.generate(), "run: python -m relayer.zk.arith.gen_kernels"
+
+
+def test_plain_int_curve_helpers() -> None:
+    """relayer.zk.curve: the generators, group order, negation and the on-curve checks."""
+    g1, g2 = curve.G1_GEN, curve.G2_GEN
+    assert curve.is_on_curve_g1(g1) and curve.is_on_curve_g2(g2)
+    assert curve.g1_mul(g1, R) is None and curve.g2_mul(g2, R) is None
+    assert curve.g1_mul(g1, R + 5) == curve.g1_mul(g1, 5)
+    assert curve.g1_add(g1, curve.g1_neg(g1)) is None
+    assert curve.g2_add(g2, curve.g2_neg(g2)) is None
+    assert curve.g1_add(g1, g1) == curve.g1_mul(g1, 2)
+    assert curve.g2_add(g2, g2) == curve.g2_mul(g2, 2)
+    assert curve.g1_add(None, g1) == g1 and curve.g1_neg(None) is None
+    # rejected: off the curve, and coordinates that are not canonical (x + q is the same residue)
+    assert not curve.is_on_curve_g1((1, 3))
+    assert not curve.is_on_curve_g1((1 + Q, 2))
+    assert not curve.is_on_curve_g2((g2[0], (g2[1][0], (g2[1][1] + 1) % Q)))
+    assert not curve.is_on_curve_g2(((g2[0][0] + Q, g2[0][1]), g2[1]))
+    assert curve.is_on_curve_g1(None) and curve.is_on_curve_g2(None)

@@ -69,9 +69,9 @@ def build_pipeline(cfg: RelayerConfig, *, backend: str | None = None, prover_wor
                    env: Mapping[str, str] | None = None, relay_options: RelayOptions | None = None,
                    rpc_timeout_s: float = 10.0, progress: Callable[[str], None] = lambda m: None) -> RoundPipeline:
     signers = open_signers(cfg, env)  # a wrong password fails here, before any network call
-    keys = load_solvency_keys(cfg.relayer.circuit_dir)
     for c in cfg.chains:
         load_book(c)  # a malformed ledger fails here, listing its bad rows
+    keys = load_solvency_keys(cfg.relayer.circuit_dir)
     store = Store(cfg.relayer.database_url)
     # the first operator key pays for the feed transactions on every chain
     relay = FeedsRelay(cfg, store, signers[0].unsafe_private_key(), relay_options, rpc_timeout_s)

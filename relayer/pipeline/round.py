@@ -157,7 +157,9 @@ class RoundPipeline:
                     out[cid] = f.result()
                     metrics.CHAIN_HEAD.labels(chain=self.chain_by_id(cid).name).set(int(out[cid].block_number))
                 except RelayerError as exc:
-                    errors.append(str(exc))
+                    name = self.chain_by_id(cid).name
+                    msg = str(exc)
+                    errors.append(msg if msg.startswith(name) else f"{name}: {msg}")
         if errors:
             raise ChainError("snapshot failed, no round this time: " + "; ".join(errors))
         return out

@@ -249,6 +249,22 @@ def test_points_off_their_curves_raise() -> None:
         pr.pairing_product_is_one([(G1_GEN, out_q)])
 
 
+def test_fixed_pairs_are_cached_and_multiplied_in() -> None:
+    a, b = RNG.randrange(1, R), RNG.randrange(1, R)
+    alpha, beta = g1_mul(G1_GEN, a), g2_mul(G2_GEN, b)
+    balance = (g1_neg(g1_mul(G1_GEN, a * b % R)), G2_GEN)
+    pr._fixed_miller.cache_clear()
+    assert pr.pairing_product_is_one([balance], fixed=[(alpha, beta)])
+    assert pr.pairing_product_is_one([balance], fixed=[(alpha, beta)])  # from the cache
+    assert pr._fixed_miller.cache_info().hits == 1
+    assert not pr.pairing_product_is_one([balance], fixed=[(g1_mul(G1_GEN, a + 1), beta)])
+    assert not pr.pairing_product_is_one([balance], fixed=[(alpha, g2_mul(G2_GEN, b + 1))])
+    assert not pr.pairing_product_is_one([balance], fixed=[(None, beta)])
+    assert pr.pairing_product_is_one([], fixed=[(None, beta), (alpha, None)])
+    with pytest.raises(VerificationError):
+        pr.pairing_product_is_one([balance], fixed=[((1, 3), beta)])
+
+
 def test_line_cache_is_keyed_by_point() -> None:
     q1, q2 = g2_mul(G2_GEN, 5), g2_mul(G2_GEN, 6)
     assert pr._line_coeffs(q1) != pr._line_coeffs(q2)
@@ -317,7 +333,7 @@ def test_groth16_checks_use_the_fast_code(monkeypatch) -> None:  # type: ignore[
 
     calls: list[str] = []
     monkeypatch.setattr(ec, "g2_in_subgroup", lambda q: calls.append("sub") or pr.g2_in_subgroup(q))
-    monkeypatch.setattr(verifier, "pairing_product_is_one", lambda ps: calls.append("pair") or pr.pairing_product_is_one(ps))
+    monkeypatch.setattr(verifier, "pairing_product_is_one", lambda ps, fixed=(): calls.append("pair") or pr.pairing_product_is_one(ps, fixed))
     assert ec.g2_valid(g2_mul(G2_GEN, 12345))
     assert not ec.g2_valid(_random_twist_point())
     assert verifier._pairing_product_is_one([(G1_GEN, G2_GEN), (g1_neg(G1_GEN), G2_GEN)], fixed_last=True)

@@ -54,7 +54,9 @@ def _miller(p: G1Point, q: G2Point, cache: bool = False) -> Any:
 
 def _pairing_product_is_one(pairs: Sequence[tuple[G1Point, G2Point]], fixed_last: bool = False) -> bool:
     """Π e(P_i, Q_i) == 1 with one multi-Miller loop and one final exponentiation (relayer.zk.pairing;
-    the line coefficients of fixed key points are cached there, so fixed_last needs no special case)."""
+    fixed_last: the last pair is a key constant (e(α, β)) whose Miller value is cached."""
+    if fixed_last and pairs:
+        return pairing_product_is_one(pairs[:-1], fixed=pairs[-1:])
     return pairing_product_is_one(pairs)
 
 

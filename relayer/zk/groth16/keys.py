@@ -173,11 +173,15 @@ def read_verifying_key(path: Path) -> tuple[VerifyingKey, bool, list[dict[str, A
     want = body.pop("sha256", None)
     if want != hashlib.sha256(_canonical(body)).hexdigest():
         raise FormatError(f"{path}: checksum mismatch: the verifying key file is corrupt or was edited")
-    vk = vk_from_json(body["vk"])
-    dev = bool(body["dev"])
+    try:
+        vk = vk_from_json(body["vk"])
+        dev = bool(body["dev"])
+        contributions = list(body["contributions"])
+    except (KeyError, TypeError) as exc:
+        raise FormatError(f"{path}: verifying key file lacks {exc}") from exc
     if dev:
         log.warning("%s: %s", path, DEV_WARNING)
-    return vk, dev, list(body["contributions"])
+    return vk, dev, contributions
 
 
 # --- proving key file ---------------------------------------------------------------------------
@@ -243,8 +247,6 @@ def write_proving_key(path: Path, pk: ProvingKey) -> None:
 
 
 def read_proving_key(path: Path) -> ProvingKey:
-    from relayer.zk.formats.snarkjs_json import vk_from_json
-
     path = Path(path)
     try:
         data = path.read_bytes()
@@ -262,7 +264,15 @@ def read_proving_key(path: Path) -> ProvingKey:
         header = json.loads(body[12 : 12 + hlen])
     except ValueError as exc:
         raise FormatError(f"{path}: header is not JSON") from exc
-    off = 12 + hlen
+    try:
+        return _proving_key_from(path, header, body, 12 + hlen)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise FormatError(f"{path}: proving key header is malformed ({exc!r})") from exc
+
+
+def _proving_key_from(path: Path, header: dict[str, Any], body: bytes, off: int) -> ProvingKey:
+    from relayer.zk.formats.snarkjs_json import vk_from_json
+
     blobs: dict[str, bytes] = {}
     for name, size in header["sections"]:
         blobs[name] = body[off : off + size]

@@ -136,7 +136,7 @@ def bench_size(
     from relayer.zk.examples import make_bench_circuit
     from relayer.zk.formats.r1cs_file import write_r1cs
     from relayer.zk.formats.wtns_file import write_wtns
-    from relayer.zk.formats.zkey_write import write_zkey
+    from relayer.zk.formats.zkey_file import write_zkey
     from relayer.zk.groth16.keys import save_keys
     from relayer.zk.groth16.setup import dev_setup
 

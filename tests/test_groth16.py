@@ -449,3 +449,14 @@ def test_gpu_backend_setup_and_proof_match_cpu() -> None:
     assert verify(key.vk, public, proof)
     proof_cpu, public_cpu = prove(key, w, cpu)
     assert public_cpu == public and verify(key.vk, public, proof_cpu)
+
+
+def test_verifier_agrees_with_py_ecc(pk, proved) -> None:  # type: ignore[no-untyped-def]
+    """The pairing equation the verifier decides, recomputed with py_ecc, for a good and a bad proof."""
+    from relayer.zk.groth16.verifier import pairing_product_is_one_py_ecc, public_accumulator
+
+    proof, public = proved
+    vk = pk.vk
+    for pub, pr in ((public, proof), ([public[0] + 1, public[1]], proof), (public, dataclasses.replace(proof, c=g1_add(proof.c, G1_GEN)))):
+        pairs = [(g1_mul(pr.a, R - 1), pr.b), (public_accumulator(vk, pub), vk.gamma_g2), (pr.c, vk.delta_g2), (vk.alpha_g1, vk.beta_g2)]
+        assert pairing_product_is_one_py_ecc(pairs) == verify(vk, pub, pr)

@@ -1,4 +1,7 @@
-"""Groth16 verification with py_ecc's BN254 pairing: single proofs and random-linear-combination batches.
+"""Groth16 verification: single proofs and random-linear-combination batches.
+
+Pairings: `relayer.zk.pairing` (pure-Python optimal ate, checked against py_ecc in tests/test_pairing.py
+and here by `pairing_product_is_one_py_ecc`).
 
 Single (Groth 2016, eq. in snarkjs `groth16_verify.js`):
     e(−A, B) · e(vk_x, γ) · e(C, δ) · e(α, β) = 1,   vk_x = IC_0 + Σ x_i · IC_i.
@@ -37,19 +40,14 @@ def to_py_ecc_g2(p: G2Point) -> Any:
     return (bn.FQ2([p[0][0], p[0][1]]), bn.FQ2([p[1][0], p[1][1]]), bn.FQ2.one())
 
 
-_MILLER_CACHE: dict[tuple[G1Point, G2Point], Any] = {}
-
-
-def _miller(p: G1Point, q: G2Point, cache: bool = False) -> Any:
-    """The Miller loop of e(p, q) before the final exponentiation (cached for fixed key pairs)."""
-    if cache and (p, q) in _MILLER_CACHE:
-        return _MILLER_CACHE[(p, q)]
-    m = bn.pairing(to_py_ecc_g2(q), to_py_ecc_g1(p), final_exponentiate=False)
-    if cache:
-        if len(_MILLER_CACHE) > 64:
-            _MILLER_CACHE.clear()
-        _MILLER_CACHE[(p, q)] = m
-    return m
+def pairing_product_is_one_py_ecc(pairs: Sequence[tuple[G1Point, G2Point]]) -> bool:
+    """The same check with py_ecc's pairing (slow; the reference the fast path is tested against)."""
+    acc = bn.FQ12.one()
+    for p, q in pairs:
+        if p is None or q is None:
+            continue  # e(O, Q) = e(P, O) = 1
+        acc = acc * bn.pairing(to_py_ecc_g2(q), to_py_ecc_g1(p), final_exponentiate=False)
+    return bn.final_exponentiate(acc) == bn.FQ12.one()
 
 
 def _pairing_product_is_one(pairs: Sequence[tuple[G1Point, G2Point]], fixed_last: bool = False) -> bool:

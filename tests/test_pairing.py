@@ -272,6 +272,47 @@ def test_line_cache_is_keyed_by_point() -> None:
     assert pr.pairing_product_is_one([(g1_mul(G1_GEN, 6), q1), (g1_neg(g1_mul(G1_GEN, 5)), q2)])
 
 
+# --- external judge: snarkjs's own numbers -------------------------------------------------------
+VECTORS = __import__("pathlib").Path(__file__).parent / "vectors" / "groth16_snarkjs.json"
+
+
+def _snarkjs_doc():  # type: ignore[no-untyped-def]
+    import json
+
+    return json.loads(VECTORS.read_text())
+
+
+def test_final_value_equals_snarkjs_alphabeta() -> None:
+    """snarkjs (ffjavascript) stores e(α, β)^m, m = 2x(6x²+3x+1), in the same tower layout
+    (row i, column j = coefficient of v^j·w^i), so our final exponentiation must reproduce it exactly."""
+    from relayer.zk.formats.snarkjs_json import vk_from_json
+
+    k = _snarkjs_doc()["verification_key"]
+    vk = vk_from_json(k)
+    ours = pr.final_exponentiation(pr.miller_loop([(vk.alpha_g1, vk.beta_g2)]))
+    theirs = tuple(int(c) for i in range(2) for j in range(3) for c in k["vk_alphabeta_12"][i][j])
+    assert ours == theirs
+    assert pr.final_exponentiation(pr.miller_loop([(vk.alpha_g1, vk.gamma_g2)])) != theirs
+
+
+def test_snarkjs_proofs_verify_and_tampered_ones_do_not() -> None:
+    from relayer.zk.formats.snarkjs_json import proof_from_json, vk_from_json
+    from relayer.zk.groth16.types import Proof
+    from relayer.zk.groth16.verifier import verify, verify_batch
+
+    doc = _snarkjs_doc()
+    vk = vk_from_json(doc["verification_key"])
+    cases = [([int(s) for s in c["public"]], proof_from_json(c["proof"])) for c in doc["cases"]]
+    for public, proof in cases:
+        assert verify(vk, public, proof)
+    assert verify_batch(vk, cases)
+    (pub0, p0), (pub1, p1) = cases[0], cases[1]
+    assert not verify(vk, pub1, p0)
+    assert not verify(vk, [(pub0[0] + 1) % R, *pub0[1:]], p0)
+    assert not verify(vk, pub0, Proof(p0.a, p1.b, p0.c))
+    assert not verify_batch(vk, [(pub0, p1), (pub1, p0)])
+
+
 # --- G2 subgroup membership ---------------------------------------------------------------------
 def test_cofactor_factorization() -> None:
     prod = 1

@@ -78,7 +78,9 @@ def test_json_malformed_rows_named(book: Book) -> None:
     (lambda o: o["accounts"][0].update(cash=str(1 << 64)), "cash"),
     (lambda o: o["instruments"][1].update(strike=0), "strike"),
     (lambda o: o["instruments"][0].update(expiry=5), "perp has no strike or expiry"),
-    (lambda o: o["instruments"].append(dict(o["instruments"][0])), "duplicate instrument id"),
+    (lambda o: o["instruments"].append(dict(o["instruments"][0])), r"instruments\[4\]: duplicate instrument id"),
+    (lambda o: (o["instruments"][0].update(kind="x"), o["instruments"].append(dict(o["instruments"][1]))),
+     r"instruments\[4\]: duplicate instrument id"),
     (lambda o: o.update(accounts={}), "accounts must be a list"),
 ])
 def test_json_rejections(book: Book, mutate: object, reason: str) -> None:

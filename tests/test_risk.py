@@ -81,6 +81,8 @@ def test_market_input_errors() -> None:
         compute_market_data(INS, MarketInputs(T0, {"ETH": UnderlyingQuote(0, 5000)}))
     with pytest.raises(RiskModelError, match="scan_bps"):
         compute_market_data(INS, MarketInputs(T0, {"ETH": UnderlyingQuote(10**9, 5000, scan_bps=10_000)}))
+    with pytest.raises(RiskModelError, match="to or below zero"):
+        compute_market_data(INS, MarketInputs(T0, {"ETH": UnderlyingQuote(10**9, 5000, scan_bps=4000)}))
     huge = (Instrument("BTC-PERP", "perp", "BTC", 0, 0, 0),)
     with pytest.raises(RiskModelError, match="mark of BTC-PERP"):
         compute_market_data(huge, MarketInputs(T0, {"BTC": UnderlyingQuote(2**41 * 10, 5000)}))

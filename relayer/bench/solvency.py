@@ -88,6 +88,26 @@ def bench_size(accounts: int, backend: str = "cpu", seed: int = 1, log: Callable
     return out
 
 
+def warm_up(backend: str = "cpu") -> float:
+    """Prove once on the smallest capacity so that compiling the backend's kernels (numba JIT, tens of
+    seconds on a cold cache) is not counted in the first size's times. Returns its seconds."""
+    from relayer.circuits.solvency import Capacity, ChainContext, SolvencyCircuit
+    from relayer.risk.market import compact_grid, compute_market_data
+    from relayer.risk.synthetic import default_market_inputs, generate_book
+    from relayer.zk.backends import get_backend
+    from relayer.zk.groth16.prover import prove
+    from relayer.zk.groth16.setup import dev_setup
+
+    t = time.perf_counter()
+    sc = SolvencyCircuit(Capacity(2, 4, 1))
+    book = generate_book(1, 2, 0)
+    md = compute_market_data(book.instruments, default_market_inputs(), compact_grid(1))
+    w = sc.witness(sc.inputs(ChainContext(1, 1, bytes(32), 0, 1), book, md))
+    be = get_backend(backend)
+    prove(dev_setup(sc.circuit.compile(), be), w, be)
+    return time.perf_counter() - t
+
+
 def run(sizes: Sequence[int] = DEFAULT_SIZES, backend: str = "cpu", out: Path | None = None,
         log: Callable[[str], None] = print, prove_reps: int = 1) -> dict[str, Any]:
     """The `solvency` section: one entry per size; written to `out` after each size (a long run
@@ -97,6 +117,8 @@ def run(sizes: Sequence[int] = DEFAULT_SIZES, backend: str = "cpu", out: Path | 
     result: dict[str, Any] = {"benchmark": "solvency", "machine": describe_machine(),
                               "shape": {"instruments": INSTRUMENTS, "scenarios": SCENARIOS, "grid": "SPAN 16"},
                               "counts": constraint_counts(2), "sizes": []}
+    result["warmup_s"] = round(warm_up(backend), 3)
+    log(f"warm-up (kernel compilation) {result['warmup_s']}s")
     if out is not None:
         _write(out, result)
     for n in sizes:

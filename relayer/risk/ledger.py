@@ -207,9 +207,11 @@ def book_from_json(obj: Any, source: str = "<json>") -> Book:
     if not isinstance(raw_ins, list):
         problems.append("instruments must be a list")
         raw_ins = []
+    ins_rows: list[int] = []
     for i, row in enumerate(raw_ins):
         try:
             instruments.append(_instrument_from_row(row))
+            ins_rows.append(i)
         except ValueError as e:
             problems.append(f"instruments[{i}]: {e}")
     accounts: list[Account] = []
@@ -236,7 +238,7 @@ def book_from_json(obj: Any, source: str = "<json>") -> Book:
         except ValueError as e:
             problems.append(f"accounts[{i}]: {e}")
     return _finish(source, problems, chain_id, instruments, accounts,
-                   row_name=lambda i: f"accounts[{rows[i]}]", ins_name=lambda i: f"instruments[{i}]")
+                   row_name=lambda i: f"accounts[{rows[i]}]", ins_name=lambda i: f"instruments[{ins_rows[i]}]")
 
 
 def load_json(path: str | Path) -> Book:
@@ -315,6 +317,7 @@ def load_csv(accounts_csv: str | Path, instruments_csv: str | Path, chain_id: in
     header = rows[0] if rows else []
     if tuple(h.strip() for h in header) != INSTRUMENT_COLUMNS:
         raise LedgerError(ins_src, [f"line 1: header must be {','.join(INSTRUMENT_COLUMNS)}, got {','.join(header)}"])
+    ins_lines: list[int] = []
     for line, row in enumerate(rows[1:], start=2):
         if len(row) != len(INSTRUMENT_COLUMNS):
             problems.append(f"{ins_src} line {line}: {len(row)} fields, expected {len(INSTRUMENT_COLUMNS)}")
@@ -322,6 +325,7 @@ def load_csv(accounts_csv: str | Path, instruments_csv: str | Path, chain_id: in
         try:
             d = dict(zip(INSTRUMENT_COLUMNS, (x.strip() for x in row)))
             instruments.append(_instrument_from_row(d))
+            ins_lines.append(line)
         except ValueError as e:
             problems.append(f"{ins_src} line {line}: {e}")
     acc_src = str(accounts_csv)
@@ -356,7 +360,7 @@ def load_csv(accounts_csv: str | Path, instruments_csv: str | Path, chain_id: in
         except ValueError as e:
             problems.append(f"{acc_src} line {line}: {e}")
     return _finish(acc_src, problems, chain_id, instruments, accounts,
-                   row_name=lambda i: f"{acc_src} line {lines[i]}", ins_name=lambda i: f"{ins_src} row {i + 2}")
+                   row_name=lambda i: f"{acc_src} line {lines[i]}", ins_name=lambda i: f"{ins_src} line {ins_lines[i]}")
 
 
 def _read_csv(path: str | Path) -> list[list[str]]:

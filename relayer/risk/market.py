@@ -157,6 +157,13 @@ def compute_market_data(instruments: Sequence[Instrument], inputs: MarketInputs,
             problems.append(f"instrument {ins.id!r}: no quote for underlying {ins.underlying!r}")
     if not grid:
         problems.append("the scenario grid is empty")
+    for u, q in inputs.quotes.items():
+        for sc in grid:
+            # a move of 3 scan ranges of 40% would price the underlying below zero
+            if not q.problems() and 1 + sc.price_move * Fraction(q.scan_bps, BPS) <= 0:
+                problems.append(f"quote {u!r}: scenario {sc.name} moves spot to or below zero "
+                                f"(scan {q.scan_bps} bps x {sc.price_move}); use a smaller scan range")
+                break
     if problems:
         raise RiskModelError("market inputs rejected: " + "; ".join(problems))
     marks: list[int] = []

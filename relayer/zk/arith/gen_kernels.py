@@ -108,6 +108,9 @@ def _field(p: str, mod: int) -> str:
         f"@njit(cache=True)\ndef {p}_inv(a):\n"
         f"    # Fermat: a^(p-2); zero maps to zero\n"
         f"    return {p}_pow(a, {P}_PM2)\n\n\n"
+        f"@njit(cache=True, inline=\"always\")\ndef {p}_inv_key(a):\n"
+        f"    # batch-inversion key (see fq2_inv_key): the element itself\n    return a\n\n\n"
+        f"@njit(cache=True, inline=\"always\")\ndef {p}_inv_from_key(a, kinv):\n    return kinv\n\n\n"
         f"@njit(cache=True, inline=\"always\")\ndef {p}_ld(arr, i):\n"
         f"    return ({', '.join(f'arr[i, {k}]' for k in range(N))})\n\n\n"
         f"@njit(cache=True, inline=\"always\")\ndef {p}_st(arr, i, v):\n"
@@ -215,6 +218,17 @@ def fq2_inv(a):
     # 1/(a0 + a1 u) = (a0 - a1 u)/(a0^2 + a1^2); zero maps to zero
     t = fq_inv(fq_add(fq_sqr(a[0]), fq_sqr(a[1])))
     return (fq_mul(a[0], t), fq_neg(fq_mul(a[1], t)))
+
+
+@njit(cache=True, inline="always")
+def fq2_inv_key(a):
+    # batch inversion in Fq2 through the norm: 1/a = conj(a) / (a0^2 + a1^2), the norm in Fq
+    return fq_add(fq_sqr(a[0]), fq_sqr(a[1]))
+
+
+@njit(cache=True, inline="always")
+def fq2_inv_from_key(a, ninv):
+    return (fq_mul(a[0], ninv), fq_neg(fq_mul(a[1], ninv)))
 
 
 @njit(cache=True)
@@ -468,10 +482,15 @@ def G_bucket_tree(pts, inf, start, cnt):
     inf[start[b]]. Affine P + Q costs 1 inversion share (3M) + 3M, against 11M for a mixed
     Jacobian addition."""
     nb = start.shape[0]
-    tmp = G_aff_zeros(pts.shape[0] // 2 + 1)  # [t, 0] denominator then its inverse, [t, 1] prefix
+    cap = pts.shape[0] // 2 + 1
+    tmp = G_aff_zeros(cap)  # [t, 0]: denominator d_t
+    # inversion keys live in Fq (d itself in G1, the norm of d in G2): keys[t], and kp[t] the
+    # prefix product before key t, then 1/key_t (Montgomery's trick over Fq)
+    keys = np.zeros((cap, 4), dtype=np.uint64)
+    kp = np.zeros((cap, 4), dtype=np.uint64)
     while True:
         npairs = 0
-        acc = F_ONE
+        acc = FQ_ONE
         for b in range(nb):
             c = cnt[b]
             if c < 2:
@@ -491,16 +510,17 @@ def G_bucket_tree(pts, inf, start, cnt):
                     else:
                         d = F_sub(x2, x1)
                 G_st(tmp, npairs, 0, d)
-                G_st(tmp, npairs, 1, acc)
-                acc = F_mul(acc, d)
+                key = F_inv_key(d)
+                fq_st(keys, npairs, key)
+                fq_st(kp, npairs, acc)
+                acc = fq_mul(acc, key)
                 npairs += 1
         if npairs == 0:
             return
-        inv = F_inv(acc)
+        inv = fq_inv(acc)
         for t in range(npairs - 1, -1, -1):
-            d = G_ld(tmp, t, 0)
-            G_st(tmp, t, 0, F_mul(inv, G_ld(tmp, t, 1)))
-            inv = F_mul(inv, d)
+            fq_st(kp, t, fq_mul(inv, fq_ld(kp, t)))
+            inv = fq_mul(inv, fq_ld(keys, t))
         # same traversal: results are compacted to the front of each bucket (o = s + t <= i1)
         k = 0
         for b in range(nb):
@@ -513,7 +533,7 @@ def G_bucket_tree(pts, inf, start, cnt):
                 i1 = s + 2 * t
                 i2 = i1 + 1
                 o = s + t
-                dinv = G_ld(tmp, k, 0)
+                dinv = F_inv_from_key(G_ld(tmp, k, 0), fq_ld(kp, k))
                 k += 1
                 if inf[i1] or inf[i2]:
                     src = i2 if inf[i1] else i1

@@ -169,6 +169,17 @@ def fq_inv(a):
 
 
 @njit(cache=True, inline="always")
+def fq_inv_key(a):
+    # batch-inversion key (see fq2_inv_key): the element itself
+    return a
+
+
+@njit(cache=True, inline="always")
+def fq_inv_from_key(a, kinv):
+    return kinv
+
+
+@njit(cache=True, inline="always")
 def fq_ld(arr, i):
     return (arr[i, 0], arr[i, 1], arr[i, 2], arr[i, 3])
 
@@ -350,6 +361,17 @@ def fr_inv(a):
 
 
 @njit(cache=True, inline="always")
+def fr_inv_key(a):
+    # batch-inversion key (see fq2_inv_key): the element itself
+    return a
+
+
+@njit(cache=True, inline="always")
+def fr_inv_from_key(a, kinv):
+    return kinv
+
+
+@njit(cache=True, inline="always")
 def fr_ld(arr, i):
     return (arr[i, 0], arr[i, 1], arr[i, 2], arr[i, 3])
 
@@ -433,6 +455,17 @@ def fq2_inv(a):
     # 1/(a0 + a1 u) = (a0 - a1 u)/(a0^2 + a1^2); zero maps to zero
     t = fq_inv(fq_add(fq_sqr(a[0]), fq_sqr(a[1])))
     return (fq_mul(a[0], t), fq_neg(fq_mul(a[1], t)))
+
+
+@njit(cache=True, inline="always")
+def fq2_inv_key(a):
+    # batch inversion in Fq2 through the norm: 1/a = conj(a) / (a0^2 + a1^2), the norm in Fq
+    return fq_add(fq_sqr(a[0]), fq_sqr(a[1]))
+
+
+@njit(cache=True, inline="always")
+def fq2_inv_from_key(a, ninv):
+    return (fq_mul(a[0], ninv), fq_neg(fq_mul(a[1], ninv)))
 
 
 @njit(cache=True)
@@ -700,7 +733,12 @@ def g1_bucket_tree(pts, inf, start, cnt):
     inf[start[b]]. Affine P + Q costs 1 inversion share (3M) + 3M, against 11M for a mixed
     Jacobian addition."""
     nb = start.shape[0]
-    tmp = g1_aff_zeros(pts.shape[0] // 2 + 1)  # [t, 0] denominator then its inverse, [t, 1] prefix
+    cap = pts.shape[0] // 2 + 1
+    tmp = g1_aff_zeros(cap)  # [t, 0]: denominator d_t
+    # inversion keys live in Fq (d itself in G1, the norm of d in G2): keys[t], and kp[t] the
+    # prefix product before key t, then 1/key_t (Montgomery's trick over Fq)
+    keys = np.zeros((cap, 4), dtype=np.uint64)
+    kp = np.zeros((cap, 4), dtype=np.uint64)
     while True:
         npairs = 0
         acc = FQ_ONE
@@ -723,16 +761,17 @@ def g1_bucket_tree(pts, inf, start, cnt):
                     else:
                         d = fq_sub(x2, x1)
                 g1_st(tmp, npairs, 0, d)
-                g1_st(tmp, npairs, 1, acc)
-                acc = fq_mul(acc, d)
+                key = fq_inv_key(d)
+                fq_st(keys, npairs, key)
+                fq_st(kp, npairs, acc)
+                acc = fq_mul(acc, key)
                 npairs += 1
         if npairs == 0:
             return
         inv = fq_inv(acc)
         for t in range(npairs - 1, -1, -1):
-            d = g1_ld(tmp, t, 0)
-            g1_st(tmp, t, 0, fq_mul(inv, g1_ld(tmp, t, 1)))
-            inv = fq_mul(inv, d)
+            fq_st(kp, t, fq_mul(inv, fq_ld(kp, t)))
+            inv = fq_mul(inv, fq_ld(keys, t))
         # same traversal: results are compacted to the front of each bucket (o = s + t <= i1)
         k = 0
         for b in range(nb):
@@ -745,7 +784,7 @@ def g1_bucket_tree(pts, inf, start, cnt):
                 i1 = s + 2 * t
                 i2 = i1 + 1
                 o = s + t
-                dinv = g1_ld(tmp, k, 0)
+                dinv = fq_inv_from_key(g1_ld(tmp, k, 0), fq_ld(kp, k))
                 k += 1
                 if inf[i1] or inf[i2]:
                     src = i2 if inf[i1] else i1
@@ -1177,10 +1216,15 @@ def g2_bucket_tree(pts, inf, start, cnt):
     inf[start[b]]. Affine P + Q costs 1 inversion share (3M) + 3M, against 11M for a mixed
     Jacobian addition."""
     nb = start.shape[0]
-    tmp = g2_aff_zeros(pts.shape[0] // 2 + 1)  # [t, 0] denominator then its inverse, [t, 1] prefix
+    cap = pts.shape[0] // 2 + 1
+    tmp = g2_aff_zeros(cap)  # [t, 0]: denominator d_t
+    # inversion keys live in Fq (d itself in G1, the norm of d in G2): keys[t], and kp[t] the
+    # prefix product before key t, then 1/key_t (Montgomery's trick over Fq)
+    keys = np.zeros((cap, 4), dtype=np.uint64)
+    kp = np.zeros((cap, 4), dtype=np.uint64)
     while True:
         npairs = 0
-        acc = FQ2_ONE
+        acc = FQ_ONE
         for b in range(nb):
             c = cnt[b]
             if c < 2:
@@ -1200,16 +1244,17 @@ def g2_bucket_tree(pts, inf, start, cnt):
                     else:
                         d = fq2_sub(x2, x1)
                 g2_st(tmp, npairs, 0, d)
-                g2_st(tmp, npairs, 1, acc)
-                acc = fq2_mul(acc, d)
+                key = fq2_inv_key(d)
+                fq_st(keys, npairs, key)
+                fq_st(kp, npairs, acc)
+                acc = fq_mul(acc, key)
                 npairs += 1
         if npairs == 0:
             return
-        inv = fq2_inv(acc)
+        inv = fq_inv(acc)
         for t in range(npairs - 1, -1, -1):
-            d = g2_ld(tmp, t, 0)
-            g2_st(tmp, t, 0, fq2_mul(inv, g2_ld(tmp, t, 1)))
-            inv = fq2_mul(inv, d)
+            fq_st(kp, t, fq_mul(inv, fq_ld(kp, t)))
+            inv = fq_mul(inv, fq_ld(keys, t))
         # same traversal: results are compacted to the front of each bucket (o = s + t <= i1)
         k = 0
         for b in range(nb):
@@ -1222,7 +1267,7 @@ def g2_bucket_tree(pts, inf, start, cnt):
                 i1 = s + 2 * t
                 i2 = i1 + 1
                 o = s + t
-                dinv = g2_ld(tmp, k, 0)
+                dinv = fq2_inv_from_key(g2_ld(tmp, k, 0), fq_ld(kp, k))
                 k += 1
                 if inf[i1] or inf[i2]:
                     src = i2 if inf[i1] else i1

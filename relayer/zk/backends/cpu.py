@@ -1,8 +1,9 @@
 """The `cpu` prover backend: numba kernels over 4 x 64-bit Montgomery limbs, on all cores.
 
-MSM is Pippenger with signed digits (zero scalars skipped, one-scalars summed directly), windows
-in parallel; NTT is radix-2 with cached twiddles; fixed-base multiplication uses windowed tables
-and batch-affine normalisation. Kernels live in `relayer.zk.arith.kernels` (generated).
+MSM is Pippenger with signed digits, buckets summed batch-affine (one inversion per round of
+pairwise additions), zero scalars skipped and one-scalars summed directly, windows in parallel;
+NTT is radix-2 with cached twiddles; fixed-base multiplication uses windowed tables and sums each
+scalar's table entries batch-affine. Kernels live in `relayer.zk.arith.kernels` (generated).
 """
 
 from __future__ import annotations

@@ -460,3 +460,33 @@ def test_verifier_agrees_with_py_ecc(pk, proved) -> None:  # type: ignore[no-unt
     for pub, pr in ((public, proof), ([public[0] + 1, public[1]], proof), (public, dataclasses.replace(proof, c=g1_add(proof.c, G1_GEN)))):
         pairs = [(g1_mul(pr.a, R - 1), pr.b), (public_accumulator(vk, pub), vk.gamma_g2), (pr.c, vk.delta_g2), (vk.alpha_g1, vk.beta_g2)]
         assert pairing_product_is_one_py_ecc(pairs) == verify(vk, pub, pr)
+
+
+def test_compiled_qap_evaluation_matches_plain(circuit) -> None:  # type: ignore[no-untyped-def]
+    """The numba QAP evaluation (used by the prover) equals the plain-int one, and finds the same
+    first unsatisfied constraint."""
+    from relayer.zk.field import ints_to_limbs, limbs_to_ints
+    from relayer.zk.groth16.qap_kernel import coefficient_arrays, evaluate_limbs
+
+    q = qapmod.from_r1cs(circuit.compile())
+    arrays = coefficient_arrays(q)
+    good = circuit.witness({"x": 3, "y": 5, "z": 7})
+    a, b, c = qapmod.evaluate(q, good)
+    al, bl, cl, bad = evaluate_limbs(q, arrays, ints_to_limbs(good))
+    assert (limbs_to_ints(al), limbs_to_ints(bl), limbs_to_ints(cl), bad) == (a, b, c, -1)
+    wrong = circuit.tamper(good, {"v": 11})
+    ar, br, cr = qapmod.evaluate_rows(q, wrong)
+    first = next(i for i in range(q.n_constraints) if ar[i] * br[i] % R != cr[i])
+    assert evaluate_limbs(q, arrays, ints_to_limbs(wrong))[3] == first
+
+
+def test_prover_plain_path_without_numba(pk, circuit, backend, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Where the compiled QAP evaluation cannot be imported the prover takes the plain-int path."""
+    import sys
+
+    monkeypatch.setitem(sys.modules, "relayer.zk.groth16.qap_kernel", None)  # import raises ImportError
+    w = circuit.witness({"x": 2, "y": 2, "z": 2})
+    proof, public = prove(pk, w, backend)
+    assert verify(pk.vk, public, proof)
+    with pytest.raises(UnsatisfiedConstraint, match="constraint #"):
+        prove(pk, circuit.tamper(w, {"u": 3}), backend)

@@ -15,6 +15,8 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+
 from relayer.errors import ProverError, UnsatisfiedConstraint, VerificationError
 from relayer.zk.backends.base import ProverBackend
 from relayer.zk.field import R, ints_to_limbs
@@ -54,8 +56,8 @@ def _check_values(pk: ProvingKey, witness: Sequence[int]) -> None:
         raise UnsatisfiedConstraint("witness[0] (the constant wire) must be 1")
 
 
-def _check_rows(pk: ProvingKey, a: list[int], b: list[int], c: list[int], r1cs: R1CS | None) -> None:
-    for i in range(pk.qap.n_constraints):
+def _check_rows(pk: ProvingKey, a: list[int], b: list[int], c: list[int], r1cs: R1CS | None, start: int = 0) -> None:
+    for i in range(start, pk.qap.n_constraints):
         if a[i] * b[i] % R != c[i]:
             name = r1cs._name(i) if r1cs is not None else f"#{i}"
             raise UnsatisfiedConstraint(
@@ -67,6 +69,38 @@ def _check_r1cs_matches(pk: ProvingKey, r1cs: R1CS) -> None:
     q = pk.qap
     if (r1cs.n_wires, r1cs.n_public, r1cs.n_constraints) != (q.n_wires, q.n_public, q.n_constraints):
         raise ProverError("the R1CS given does not match the proving key (wires/public/constraints differ)")
+
+
+def _check_without_c(pk: ProvingKey, witness: list[int], r1cs: R1CS | None) -> None:
+    if pk.qap.has_c:
+        return
+    if r1cs is not None:
+        r1cs.check(witness)  # a .zkey has no C matrix: check against the circuit's own
+    else:
+        # the local verification after proving still rejects a bad witness, without naming the constraint
+        log.info("proving key has no C coefficients and no R1CS was given; the witness is checked by verifying the proof")
+
+
+def _raise_unsatisfied(pk: ProvingKey, witness: list[int], row: int, r1cs: R1CS | None) -> None:
+    vals = [0, 0, 0]
+    for mat, r, wire, v in pk.qap.coeffs:
+        if r == row:
+            vals[mat] += v * witness[wire]
+    a, b, c = (x % R for x in vals)
+    _check_rows(pk, [a] * (row + 1), [b] * (row + 1), [c] * (row + 1), r1cs, start=row)
+
+
+def _evaluate_compiled(pk: ProvingKey, w: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, int] | None:
+    """The QAP evaluation on compiled kernels (None where numba cannot run: the plain path is used)."""
+    try:
+        from relayer.zk.groth16.qap_kernel import coefficient_arrays, evaluate_limbs
+    except ImportError as exc:
+        log.info("compiled QAP evaluation unavailable (%s); using plain Python", exc)
+        return None
+    arrays = pk.prepared.get("_qap_arrays")
+    if arrays is None:
+        arrays = pk.prepared["_qap_arrays"] = coefficient_arrays(pk.qap)
+    return evaluate_limbs(pk.qap, arrays, w)
 
 
 def check_witness(pk: ProvingKey, witness: Sequence[int], r1cs: R1CS | None = None) -> None:
@@ -112,25 +146,29 @@ def prove(
     if r1cs is not None:
         _check_r1cs_matches(pk, r1cs)
     stage("check")
+    w = ints_to_limbs(witness)
     # one pass gives A, B and the C matrix rows: the satisfaction check and the QAP share it
-    a, b, c_rows = qapmod.evaluate_rows(q, witness)
-    stage("qap")
-    if c_rows is not None:
-        _check_rows(pk, a, b, c_rows, r1cs)
-    elif r1cs is not None:
-        r1cs.check(witness)  # a .zkey has no C matrix: check against the circuit's own
+    compiled = _evaluate_compiled(pk, w)
+    if compiled is not None:
+        a_l, b_l, c_l, bad = compiled
+        stage("qap")
+        if bad >= 0:
+            _raise_unsatisfied(pk, witness, bad, r1cs)
+        _check_without_c(pk, witness, r1cs)
     else:
-        # without C coefficients the local verification below still rejects a bad witness,
-        # only without naming the constraint
-        log.info("proving key has no C coefficients and no R1CS was given; the witness is checked by verifying the proof")
-    c = [x * y % R for x, y in zip(a, b)]  # = C on every row once the check passed (snarkjs does the same)
+        a, b, c_rows = qapmod.evaluate_rows(q, witness)
+        stage("qap")
+        if c_rows is not None:
+            _check_rows(pk, a, b, c_rows, r1cs)
+        _check_without_c(pk, witness, r1cs)
+        n = q.domain_size
+        # C = A·B on every row once the check passed (snarkjs does the same)
+        a_l, b_l, c_l = ints_to_limbs(a, n), ints_to_limbs(b, n), ints_to_limbs([x * y % R for x, y in zip(a, b)], n)
     stage("check")
-    n = q.domain_size
-    d = backend.compute_h(ints_to_limbs(a, n), ints_to_limbs(b, n), ints_to_limbs(c, n))
+    d = backend.compute_h(a_l, b_l, c_l)
     stage("h")
     bases = prepared_bases(pk, backend)
     stage("prepare")
-    w = ints_to_limbs(witness)
     pi_a = backend.msm_g1(bases["a"], w)
     stage("msm_a")
     pi_b1 = backend.msm_g1(bases["b1"], w)

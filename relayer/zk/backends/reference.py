@@ -16,6 +16,7 @@ from relayer.errors import ProverError
 from relayer.zk import curve
 from relayer.zk.backends.base import ProverBackend
 from relayer.zk.field import (
+    FR_TWO_ADICITY,
     R,
     G1Point,
     G2Point,
@@ -59,6 +60,9 @@ def check_domain(n: int) -> int:
     k = n.bit_length() - 1
     if n < 1 or (1 << k) != n:
         raise ProverError(f"NTT size must be a power of two, got {n}")
+    if k >= FR_TWO_ADICITY:
+        # the coset is built from 2n-th roots of unity, and Fr has them only up to 2^28
+        raise ProverError(f"NTT size 2^{k} is too large: Fr supports domains up to 2^{FR_TWO_ADICITY - 1}")
     return k
 
 

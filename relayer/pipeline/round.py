@@ -65,6 +65,7 @@ class RoundOutcome:
     solvent: bool | None = None
     timings: dict[str, float] = field(default_factory=dict)
     submissions: dict[int, str] = field(default_factory=dict)  # chain id -> submission state
+    proof_seconds: dict[str, float] = field(default_factory=dict)  # chain name -> seconds to prove
 
 
 class _Timer:
@@ -115,6 +116,7 @@ class RoundPipeline:
         self.quorum = QuorumSigner(self.signers, cfg.relayer.quorum, store)
         self.trackers = {c.chain_id: ReorgTracker(c, rpc_timeout_s) for c in cfg.chains}
         self._w3: dict[int, Web3] = {}
+        self._proof_s: dict[str, float] = {}
 
     # ------------------------------------------------------------------ helpers
 
@@ -247,6 +249,7 @@ class RoundPipeline:
             return RoundOutcome("failed", round_no, str(exc), timings=timer.t)
         metrics.ROUND_SECONDS.observe(time.perf_counter() - t_start)
         out.timings = timer.t
+        out.proof_seconds = dict(self._proof_s)
         log.info("round %d: %s in %.1fs (%s)", round_no, out.status, time.perf_counter() - t_start,
                  ", ".join(f"{k} {v:.2f}s" for k, v in timer.t.items()))
         return out
@@ -269,8 +272,11 @@ class RoundPipeline:
     def _prove(self, round_no: int, stmts: Mapping[int, ChainStatement]) -> dict[int, ChainProof]:
         jobs = [ProveJob(cid, s.context, s.book, s.market, s.public) for cid, s in stmts.items()]
 
+        self._proof_s: dict[str, float] = {}
+
         def done(p: ChainProof) -> None:
             name = stmts[p.chain_id].chain
+            self._proof_s[name] = round(p.seconds, 3)
             metrics.PROOF_SECONDS.labels(backend=p.backend, chain=name).observe(p.seconds)
             self.progress(f"round {round_no}: {name} proven in {p.seconds:.1f}s ({p.backend})")
 

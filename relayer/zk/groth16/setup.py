@@ -405,6 +405,10 @@ class LagrangeBasis:
 def lagrange_from_ptau(ptau: PowersOfTau, n: int) -> LagrangeBasis:
     if n > ptau.n:
         raise ProverError(f"circuit needs a domain of {n} but the powers of tau only cover 2^{ptau.power} = {ptau.n}")
+    if n > 1 << 12:
+        # group FFTs in plain Python: fine for small circuits, slow beyond a few thousand points
+        log.warning("converting powers of tau to the Lagrange basis for domain %d in Python is slow; "
+                    "for large circuits use a snarkjs prepared .ptau (its sections 12-15 hold this basis)", n)
     h_all = _lagrange_points(ptau.tau_g1[: 2 * n], G1, 2 * n)
     return LagrangeBasis(
         n=n,

@@ -25,7 +25,6 @@ Fq2 = tuple[int, int]
 Fq12 = tuple[int, int, int, int, int, int, int, int, int, int, int, int]
 Fq6 = tuple[int, int, int, int, int, int]
 
-# twist coefficient b' = 3/ξ (same value as relayer.zk.groth16.ec.B2)
 XI: Fq2 = (9, 1)
 
 
@@ -48,16 +47,17 @@ def _f2_pow(a: Fq2, e: int) -> Fq2:
     return acc
 
 
+# twist coefficient b' = 3/ξ (the same value as relayer.zk.groth16.ec.B2)
 B2: Fq2 = _f2_mul((3, 0), _f2_inv(XI))
 
 # Frobenius constants, computed from p (not pasted): w^(p^k) = w · ξ^((p^k−1)/6), so the coefficient of
 # w^i picks up γ_k[i] = ξ^(i(p^k−1)/6) after σ^k (σ = conjugation in Fq2).  p ≡ 1 (mod 6).
+# From γ1: γ2 = γ1^(p+1) = γ1·γ̄1 = N(γ1) ∈ Fq (so the p² Frobenius scales by plain ints), and
+# γ3 = γ1^(p²+p+1) = γ1·N(γ1).  (tests/test_pairing.py checks them against the defining powers.)
 assert (P - 1) % 6 == 0
 _GAMMA1: list[Fq2] = [_f2_pow(XI, i * (P - 1) // 6) for i in range(6)]
-_GAMMA3: list[Fq2] = [_f2_pow(XI, i * (P**3 - 1) // 6) for i in range(6)]
-# ξ^((p²−1)/6) = N(ξ)^((p−1)/6) lies in Fq, so the p² Frobenius scales by plain ints
-_GAMMA2: list[int] = [_f2_pow(XI, i * (P * P - 1) // 6)[0] for i in range(6)]
-assert all(_f2_pow(XI, i * (P * P - 1) // 6)[1] == 0 for i in range(6))
+_GAMMA2: list[int] = [(g0 * g0 + g1 * g1) % P for g0, g1 in _GAMMA1]
+_GAMMA3: list[Fq2] = [(g0 * n % P, g1 * n % P) for (g0, g1), n in zip(_GAMMA1, _GAMMA2)]
 # tower slot k (k = 0..5 ↔ cH.cJ with H = k // 3, J = k % 3) holds the coefficient of w^(2J+H)
 _SLOT_POW = [0, 2, 4, 1, 3, 5]
 # ψ = untwist ∘ Frobenius ∘ twist on E'(Fq2), untwist (x, y) ↦ (x·w², y·w³):

@@ -235,3 +235,36 @@ def test_reorg_before_signing_redoes_snapshot_and_signs_once(devnet: dict[str, A
             assert accepted_rounds(cfg, i) == [out.round]
     finally:
         p.close()
+
+
+def test_cli_round_status_verify_json(devnet: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from relayer.cli.main import cli
+
+    monkeypatch.setenv("RELAYER_KEYSTORE_PASSWORD", DEV_KEYSTORE_PASSWORD)
+    runner = CliRunner()
+    conf = devnet["config"]
+    res = runner.invoke(cli, ["round", "--once", "--force", "--json", "--workers", "0", "--prover", "cpu", "-c", conf])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    assert out["status"] == "done" and out["round"] == 1
+    assert set(out["submissions"].values()) == {"included"} and "prove" in out["stage_seconds"]
+
+    res = runner.invoke(cli, ["status", "--json", "-c", conf])
+    assert res.exit_code == 0, res.output
+    st = json.loads(res.stdout)
+    assert [c["feed_round"] for c in st["chains"]] == [1, 1, 1]
+    assert all(c["head"] > c["last_proven_block"] for c in st["chains"])
+    assert all(len(c["signer_balances_wei"]) == 3 for c in st["chains"])
+    assert st["rounds"][0]["state"] == "done"
+    res = runner.invoke(cli, ["status", "-c", conf])  # the table for people
+    assert res.exit_code == 0 and "feed round" in res.stdout and "devnet-2" in res.stdout
+
+    res = runner.invoke(cli, ["verify", "1", "--json", "-c", conf])
+    assert res.exit_code == 0, res.output
+    v = json.loads(res.stdout)
+    assert v["ok"] and v["offchain"] == "ok" and len(v["feeds"]) == 3
+
+    res = runner.invoke(cli, ["verify", "2", "-c", conf])  # a round that does not exist
+    assert res.exit_code != 0

@@ -490,3 +490,25 @@ def test_prover_plain_path_without_numba(pk, circuit, backend, monkeypatch) -> N
     assert verify(pk.vk, public, proof)
     with pytest.raises(UnsatisfiedConstraint, match="constraint #"):
         prove(pk, circuit.tamper(w, {"u": 3}), backend)
+
+
+def test_compiled_phase2_queries_match_plain(circuit, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """phase2_new on the numba sparse combinations equals the plain-int construction (coefficients
+    1, r − 1 and large ones, infinity terms included)."""
+    import sys
+
+    from relayer.zk.groth16.setup import lagrange_from_ptau
+
+    c = Circuit("coefs")
+    x = c.public_input("x")
+    y = c.private_input("y")
+    t = c.mul(x * 5 - y * (R - 3), y + (1 << 200), "t")
+    c.output("o", c.mul(t * (R - 1), x, "u") + y * 7)
+    r1cs = c.compile()
+    basis = lagrange_from_ptau(phase1_contribute(phase1_new(3)), qapmod.from_r1cs(r1cs).domain_size)
+    fast = phase2_new(r1cs, basis)
+    monkeypatch.setitem(sys.modules, "relayer.zk.groth16.lincomb_kernel", None)
+    plain = phase2_new(r1cs, basis)
+    assert fast.vk == plain.vk
+    for name in ("a_query", "b1_query", "b2_query", "c_query", "h_query"):
+        assert (getattr(fast, name) == getattr(plain, name)).all(), name

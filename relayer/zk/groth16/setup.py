@@ -435,14 +435,9 @@ def _sparse_sum(grp: Any, terms: list[tuple[int, Any]]) -> Any:
     return acc
 
 
-def phase2_new(r1cs: R1CS, basis: LagrangeBasis | PowersOfTau) -> ProvingKey:
-    """The circuit's key from phase 1, with δ = 1 (not usable until phase-2 contributions)."""
-    q = qapmod.from_r1cs(r1cs)
-    if isinstance(basis, PowersOfTau):
-        basis = lagrange_from_ptau(basis, q.domain_size)
-    if basis.n != q.domain_size:
-        raise ProverError(f"Lagrange basis is for domain {basis.n}, the circuit needs {q.domain_size}")
-    m, npub = q.n_wires, q.n_public
+def _phase2_queries_plain(q: qapmod.QAP, basis: LagrangeBasis) -> tuple[list[G1Point], list[G1Point], list[G2Point], list[G1Point]]:
+    """A, B1, B2 and βu + αv + w points per wire with plain-int curve arithmetic."""
+    m = q.n_wires
     a_terms: list[list[tuple[int, Any]]] = [[] for _ in range(m)]
     b_terms: list[list[tuple[int, Any]]] = [[] for _ in range(m)]
     b2_terms: list[list[tuple[int, Any]]] = [[] for _ in range(m)]
@@ -461,16 +456,48 @@ def phase2_new(r1cs: R1CS, basis: LagrangeBasis | PowersOfTau) -> ProvingKey:
     b1 = G1.batch_to_affine([_sparse_sum(G1, t) for t in b_terms])
     b2 = G2.batch_to_affine([_sparse_sum(G2, t) for t in b2_terms])
     lsum = G1.batch_to_affine([_sparse_sum(G1, t) for t in l_terms])
-    vk = VerifyingKey(alpha_g1=basis.alpha_g1, beta_g2=basis.beta_g2, gamma_g2=G2_GEN, delta_g2=G2_GEN, ic=tuple(lsum[: npub + 1]))
+    return a, b1, b2, lsum
+
+
+def phase2_new(r1cs: R1CS, basis: LagrangeBasis | PowersOfTau) -> ProvingKey:
+    """The circuit's key from phase 1, with δ = 1 (not usable until phase-2 contributions)."""
+    q = qapmod.from_r1cs(r1cs)
+    if isinstance(basis, PowersOfTau):
+        basis = lagrange_from_ptau(basis, q.domain_size)
+    if basis.n != q.domain_size:
+        raise ProverError(f"Lagrange basis is for domain {basis.n}, the circuit needs {q.domain_size}")
+    m, npub = q.n_wires, q.n_public
+    try:
+        from relayer.zk.groth16.lincomb_kernel import sparse_lincomb_g1, sparse_lincomb_g2
+    except ImportError as exc:  # numba unusable: the plain path gives the same points, slower
+        log.info("compiled phase-2 combinations unavailable (%s); using plain Python", exc)
+        a, b1, b2, lsum = _phase2_queries_plain(q, basis)
+        a_arr, b1_arr, b2_arr, l_arr = g1_to_array(a), g1_to_array(b1), g2_to_array(b2), g1_to_array(lsum)
+    else:
+        n = q.domain_size
+        # one term per coefficient; the L sum draws on three bases stacked as [τ | ατ | βτ]
+        ab = [c for c in q.coeffs if c[0] < 2]
+        a_t = [c for c in ab if c[0] == 0]
+        b_t = [c for c in ab if c[0] == 1]
+        tau1 = g1_to_array(basis.tau_g1)
+        a_arr = sparse_lincomb_g1(tau1, [c[1] for c in a_t], [c[2] for c in a_t], [c[3] for c in a_t], m)
+        b1_arr = sparse_lincomb_g1(tau1, [c[1] for c in b_t], [c[2] for c in b_t], [c[3] for c in b_t], m)
+        b2_arr = sparse_lincomb_g2(g2_to_array(basis.tau_g2), [c[1] for c in b_t], [c[2] for c in b_t], [c[3] for c in b_t], m)
+        stacked = np.concatenate([tau1, g1_to_array(basis.alpha_tau_g1), g1_to_array(basis.beta_tau_g1)])
+        offset = {0: 2 * n, 1: n, 2: 0}  # A coefficients pair with βτ, B with ατ, C with τ
+        l_arr = sparse_lincomb_g1(stacked, [c[1] + offset[c[0]] for c in q.coeffs], [c[2] for c in q.coeffs],
+                                  [c[3] for c in q.coeffs], m)
+    ic = tuple(array_to_g1(l_arr[: npub + 1]))
+    vk = VerifyingKey(alpha_g1=basis.alpha_g1, beta_g2=basis.beta_g2, gamma_g2=G2_GEN, delta_g2=G2_GEN, ic=ic)
     pk = ProvingKey(
         vk=vk,
         beta_g1=basis.beta_g1,
         delta_g1=G1_GEN,
         qap=q,
-        a_query=g1_to_array(a),
-        b1_query=g1_to_array(b1),
-        b2_query=g2_to_array(b2),
-        c_query=g1_to_array(lsum[npub + 1 :]).reshape(-1, 2, 4),
+        a_query=np.ascontiguousarray(a_arr),
+        b1_query=np.ascontiguousarray(b1_arr),
+        b2_query=np.ascontiguousarray(b2_arr),
+        c_query=np.ascontiguousarray(l_arr[npub + 1 :]).reshape(-1, 2, 4),
         h_query=g1_to_array(basis.h_g1),
         dev=False,
     )

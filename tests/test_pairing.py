@@ -272,6 +272,18 @@ def test_fixed_pairs_are_cached_and_multiplied_in() -> None:
         pr.pairing_product_is_one([balance], fixed=[((1, 3), beta)])
 
 
+def test_degenerate_miller_steps_raise() -> None:
+    """The loop's guards (tangent with y_T = 0, chord with x_T = x_S) cannot be reached by points on
+    the twist (its group has odd order and no NAF prefix of 6x+2 is ≡ ±1 modulo any divisor of the
+    cofactor), so they are exercised on the internal helper with crafted inputs."""
+    with pytest.raises(VerificationError, match="degenerate"):
+        pr._line_coeffs.__wrapped__(((1, 0), (0, 0)))  # y = 0: vertical tangent at the first doubling
+    # y² = 3x³/4 makes [2]Q = −Q under the formulas, so the first addition (digit −1) meets x_T = x_Q
+    half = pow(2, -1, Q)
+    with pytest.raises(VerificationError, match="degenerate"):
+        pr._line_coeffs.__wrapped__(((3, 0), (9 * half % Q, 0)))
+
+
 def test_line_cache_is_keyed_by_point() -> None:
     q1, q2 = g2_mul(G2_GEN, 5), g2_mul(G2_GEN, 6)
     assert pr._line_coeffs(q1) != pr._line_coeffs(q2)

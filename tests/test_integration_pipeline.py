@@ -268,3 +268,14 @@ def test_cli_round_status_verify_json(devnet: dict[str, Any], monkeypatch: pytes
 
     res = runner.invoke(cli, ["verify", "2", "-c", conf])  # a round that does not exist
     assert res.exit_code != 0
+
+    # the operator hands an account its path; the holder checks it against the on-chain root
+    book = load_book(load_config(Path(conf), env={}).chains[0])
+    path = Path(devnet["dir"]) / "path.json"
+    res = runner.invoke(cli, ["inclusion-path", str(book.accounts[1].id), "--chain", "devnet-0", "--out", str(path),
+                              "--json", "-c", conf])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["included"] is True
+    res = runner.invoke(cli, ["inclusion", str(path), "--root-file", str(path.with_suffix(".root.json")), "--json"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["account_id"] == book.accounts[1].id

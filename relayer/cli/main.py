@@ -22,6 +22,7 @@ _SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "status": ("relayer.cli.status", "status"),
     "verify": ("relayer.cli.verify", "verify"),
     "circuit": ("relayer.cli.circuit", "circuit"),
+    "inclusion-path": ("relayer.cli.verify", "inclusion_path"),
     "inclusion": ("relayer.cli.inclusion", "inclusion"),
 }
 

@@ -33,3 +33,33 @@ def verify(round_no: int, config_path: Path, as_json: bool) -> None:
                           for f in res["feeds"]], ["chain", "feed verifier accepts", "accepted by feed", "feed round", "error"]))
     if not ok:
         sys.exit(1)
+
+
+@click.command("inclusion-path")
+@click.argument("account", type=int)
+@click.option("--chain", "chain_name", required=True, help="chain name (from chains.toml) whose book holds the account")
+@CONFIG_OPTION
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="write the path here (relayer-inclusion/1 JSON) for `relayer inclusion PATH --root-file`")
+@click.option("--json", "as_json", is_flag=True, help="machine-readable output")
+def inclusion_path(account: int, chain_name: str, config_path: Path, out: Path | None, as_json: bool) -> None:
+    """Build ACCOUNT's Merkle-sum path in the latest round and check it against the root the chain's
+    feed holds on chain (the operator hands the path to the account holder, who re-checks it with
+    `relayer inclusion`)."""
+    from relayer.pipeline.inspect import inclusion_proof
+
+    cfg = load(config_path)
+    proof, info = inclusion_proof(cfg, cfg.chain(chain_name), account)
+    if out is not None:
+        out.write_text(json.dumps(proof.to_json(), indent=1) + "\n")
+        out.with_suffix(".root.json").write_text(json.dumps({"root": info["root"]}) + "\n")
+    data = info | {"included": True, "owed": proof.owed, "requirement": proof.requirement, "index": proof.index,
+                   "path_file": str(out) if out else None}
+    if as_json:
+        click.echo(json.dumps(data, indent=1))
+        return
+    click.echo(f"account {account} on {chain_name}: included at leaf {proof.index} of round {info['round']}'s on-chain root "
+               f"{info['root']}; owed {proof.owed} micro-USD, requirement {proof.requirement} micro-USD")
+    if out is not None:
+        click.echo(f"path written to {out} (root in {out.with_suffix('.root.json')}); the account holder checks it with: "
+                   f"relayer inclusion {out} --root-file {out.with_suffix('.root.json')}")

@@ -281,6 +281,11 @@ class RoundPipeline:
             self.progress(f"round {round_no}: {name} proven in {p.seconds:.1f}s ({p.backend})")
 
         results = self.prover.prove_all(jobs, on_done=done)
+        # a chain whose prover failed is proven once more; the chains already proven keep their proofs
+        again = [j for j in jobs if isinstance(results[j.chain_id], RelayerError)]
+        if again:
+            log.warning("round %d: proving again %s", round_no, ", ".join(stmts[j.chain_id].chain for j in again))
+            results.update(self.prover.prove_all(again, on_done=done))
         proofs: dict[int, ChainProof] = {}
         errors = []
         for cid, res in results.items():

@@ -74,7 +74,10 @@ def build_pipeline(cfg: RelayerConfig, *, backend: str | None = None, prover_wor
     keys = load_solvency_keys(cfg.relayer.circuit_dir)
     store = Store(cfg.relayer.database_url)
     # the first operator key pays for the feed transactions on every chain
-    relay = FeedsRelay(cfg, store, signers[0].unsafe_private_key(), relay_options, rpc_timeout_s)
+    # a chain that is down costs a round at most ~3 RPC timeouts; its submission stays unfinished in the
+    # store and the next run drives it again (the other feeds are served meanwhile)
+    options = relay_options or RelayOptions(max_attempts=3, backoff_max_s=5.0)
+    relay = FeedsRelay(cfg, store, signers[0].unsafe_private_key(), options, rpc_timeout_s)
     return RoundPipeline(cfg, store, keys, signers, relay, backend=backend, prover_workers=prover_workers,
                          rpc_timeout_s=rpc_timeout_s, progress=progress)
 

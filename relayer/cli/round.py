@@ -4,7 +4,6 @@ attest, sign, submit) if a trigger fires, or always with `--force`. Progress on 
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Any

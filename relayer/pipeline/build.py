@@ -20,7 +20,7 @@ from relayer.keys_setup import load_solvency_keys
 from relayer.pipeline.market import load_book
 from relayer.pipeline.round import RoundPipeline
 from relayer.relay.submitter import FeedSubmitter, RelayOptions
-from relayer.storage import Store, SubmissionRecord, SubmissionState
+from relayer.storage import Store, SubmissionRecord
 
 log = logging.getLogger(__name__)
 

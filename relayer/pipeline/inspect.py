@@ -17,7 +17,7 @@ from relayer.attest.eip712 import INPUTS_PER_CHAIN, attestation_digest, public_i
 from relayer.circuits.merkle_sum import InclusionProof, LeafData, MerkleSumTree
 from relayer.config import ChainConfig, RelayerConfig
 from relayer.contracts import load_artifact
-from relayer.errors import ChainError, RelayerError, StorageError, VerificationError
+from relayer.errors import ChainError, StorageError, VerificationError
 from relayer.keys_setup import load_solvency_keys
 from relayer.pipeline.market import chain_statement, load_book
 from relayer.pipeline.round import feed_contract, ratio_e8

@@ -18,6 +18,13 @@ from relayer.errors import FormatError
 from relayer.zk.arith import kernels as k
 from relayer.zk.field import R, ints_to_limbs
 
+# The generated kernels are another module's internals: if a primitive this file uses is gone,
+# fail the import so that callers take their plain-int path instead of failing at JIT time.
+_NEEDED = ('G1_INF', 'G2_INF', 'fq2_neg', 'fq_neg', 'g1_add', 'g1_dbl', 'g1_jac_zeros', 'g1_ld', 'g1_ld_jac', 'g1_madd', 'g1_normalize', 'g1_prepare', 'g1_st_jac', 'g2_add', 'g2_dbl', 'g2_jac_zeros', 'g2_ld', 'g2_ld_jac', 'g2_madd', 'g2_normalize', 'g2_prepare', 'g2_st_jac')
+_missing = [name for name in _NEEDED if not hasattr(k, name)]
+if _missing:
+    raise ImportError(f"relayer.zk.arith.kernels lacks {', '.join(_missing)}")
+
 
 @njit(cache=True)
 def _top_bit(s: np.ndarray, t: int) -> int:

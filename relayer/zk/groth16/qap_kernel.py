@@ -16,6 +16,13 @@ from relayer.zk.arith import kernels as k
 from relayer.zk.field import ints_to_limbs
 from relayer.zk.groth16.qap import QAP
 
+# The generated kernels are another module's internals: if a primitive this file uses is gone,
+# fail the import so that callers take their plain-int path instead of failing at JIT time.
+_NEEDED = ('fr_add', 'fr_arr_from_mont', 'fr_arr_to_mont', 'fr_ld', 'fr_mul', 'fr_st')
+_missing = [name for name in _NEEDED if not hasattr(k, name)]
+if _missing:
+    raise ImportError(f"relayer.zk.arith.kernels lacks {', '.join(_missing)}")
+
 
 @njit(cache=True)
 def _accumulate(mats: np.ndarray, rows: np.ndarray, wires: np.ndarray, coefs: np.ndarray, w: np.ndarray,

@@ -14,6 +14,13 @@ from numba import njit, prange
 from relayer.errors import FormatError
 from relayer.zk.arith import kernels as k
 
+# The generated kernels are another module's internals: if a primitive this file uses is gone,
+# fail the import so that callers take their plain-int path instead of failing at JIT time.
+_NEEDED = ('G1_INF', 'fq_neg', 'g1_dbl', 'g1_jac_zeros', 'g1_ld', 'g1_madd', 'g1_normalize', 'g1_prepare', 'g1_st_jac')
+_missing = [name for name in _NEEDED if not hasattr(k, name)]
+if _missing:
+    raise ImportError(f"relayer.zk.arith.kernels lacks {', '.join(_missing)}")
+
 
 @njit(cache=True, parallel=True)
 def _scale_kernel(aff: np.ndarray, status: np.ndarray, naf: np.ndarray, out: np.ndarray) -> None:

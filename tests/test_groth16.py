@@ -512,3 +512,21 @@ def test_compiled_phase2_queries_match_plain(circuit, monkeypatch) -> None:  # t
     assert fast.vk == plain.vk
     for name in ("a_query", "b1_query", "b2_query", "c_query", "h_query"):
         assert (getattr(fast, name) == getattr(plain, name)).all(), name
+
+
+def test_compiled_setup_scalars_match_plain(circuit) -> None:  # type: ignore[no-untyped-def]
+    """dev_setup's compiled scalar pipeline (Lagrange at τ, wire polynomials, C/H/IC scalars) equals
+    the plain-int one, with the test circuit and with coefficients r − 1 and 2^200."""
+    from relayer.zk.groth16.setup import fresh_scalar, setup_scalars_plain
+    from relayer.zk.groth16.setup_kernel import setup_scalars
+
+    c = Circuit("coefs2")
+    x = c.public_input("x")
+    y = c.private_input("y")
+    c.output("o", c.mul(x * (R - 1) + y * (1 << 200), y, "t") + 9)
+    for r1cs in (circuit.compile(), c.compile()):
+        q = qapmod.from_r1cs(r1cs)
+        secrets_ = [fresh_scalar(label=bytes([i])) for i in range(4)]
+        f1, f2 = setup_scalars(q, *secrets_)
+        p1, p2 = setup_scalars_plain(q, *secrets_)
+        assert (f1 == p1).all() and (f2 == p2).all()

@@ -121,6 +121,35 @@ def _get_backend(backend: ProverBackend | str) -> ProverBackend:
     return backend
 
 
+def setup_scalars_plain(q: qapmod.QAP, tau: int, alpha: int, beta: int, delta: int) -> tuple[np.ndarray, np.ndarray]:
+    """(G1 scalars, G2 scalars) of every key point, plain ints. G1: u_i(τ) (A), v_i(τ) (B1),
+    (βu_i + αv_i + w_i)/δ for private wires (C), L^{2n}_{2j+1}(τ)/δ (H), βu_i + αv_i + w_i for public
+    wires (IC, γ = 1), α, β, δ.  G2: v_i(τ) (B2), β, δ."""
+    n = q.domain_size
+    lag = qapmod.lagrange_at(tau, n)
+    u, v, w = qapmod.wire_polys_at(q, lag)
+    hl = qapmod.h_lagrange_at(tau, n)
+    dinv = pow(delta, -1, R)
+    npub = q.n_public
+    lc = [(beta * u[i] + alpha * v[i] + w[i]) % R for i in range(q.n_wires)]
+    cq = [x * dinv % R for x in lc[npub + 1 :]]
+    hq = [x * dinv % R for x in hl]
+    g1 = ints_to_limbs([*u, *v, *cq, *hq, *lc[: npub + 1], alpha, beta, delta])
+    return g1, ints_to_limbs([*v, beta, delta])
+
+
+def setup_scalars(q: qapmod.QAP, tau: int, alpha: int, beta: int, delta: int) -> tuple[np.ndarray, np.ndarray]:
+    """setup_scalars_plain on compiled kernels when they can run (same values)."""
+    if (pow(tau, 2 * q.domain_size, R) - 1) % R == 0:
+        raise ProverError("setup randomness hit the evaluation domain; run the setup again")
+    try:
+        from relayer.zk.groth16.setup_kernel import setup_scalars as compiled
+    except ImportError as exc:
+        log.info("compiled setup scalars unavailable (%s); using plain Python", exc)
+        return setup_scalars_plain(q, tau, alpha, beta, delta)
+    return compiled(q, tau, alpha, beta, delta)
+
+
 def _keys_from_scalars(
     r1cs_qap: qapmod.QAP,
     tau: int,
@@ -132,18 +161,10 @@ def _keys_from_scalars(
     """All key points as [scalar]G via the backend's fixed-base batch multiplication."""
     q = r1cs_qap
     n = q.domain_size
-    lag = qapmod.lagrange_at(tau, n)
-    u, v, w = qapmod.wire_polys_at(q, lag)
-    hl = qapmod.h_lagrange_at(tau, n)
-    dinv = pow(delta, -1, R)
     npub = q.n_public
-    lc = [(beta * u[i] + alpha * v[i] + w[i]) % R for i in range(q.n_wires)]
-    ic = lc[: npub + 1]  # γ = 1
-    cq = [x * dinv % R for x in lc[npub + 1 :]]
-    hq = [x * dinv % R for x in hl]
-    g1_scalars = [*u, *v, *cq, *hq, *ic, alpha, beta, delta]
-    g1 = backend.fixed_base_mul_g1(G1_GEN, ints_to_limbs(g1_scalars))
-    g2 = backend.fixed_base_mul_g2(G2_GEN, ints_to_limbs([*v, beta, delta]))
+    g1_scalars, g2_scalars = setup_scalars(q, tau, alpha, beta, delta)
+    g1 = backend.fixed_base_mul_g1(G1_GEN, g1_scalars)
+    g2 = backend.fixed_base_mul_g2(G2_GEN, g2_scalars)
     m = q.n_wires
     off = 0
 
@@ -153,7 +174,7 @@ def _keys_from_scalars(
         off += k
         return np.ascontiguousarray(part)
 
-    arrays = {"a": take(m), "b1": take(m), "c": take(len(cq)), "h": take(n)}
+    arrays = {"a": take(m), "b1": take(m), "c": take(m - npub - 1), "h": take(n)}
     ic_pts = array_to_g1(take(npub + 1))
     alpha_g1, beta_g1, delta_g1 = array_to_g1(take(3))
     from relayer.zk.field import array_to_g2

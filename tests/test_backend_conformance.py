@@ -32,8 +32,10 @@ from relayer.zk.field import (
     limbs_to_ints,
 )
 
-# the reference backend is py_ecc: sizes above this are marked slow for it
+# the reference backend is py_ecc: sizes above the first limit are marked slow for it, and sizes
+# above the second are not run on it at all (4096 G2 points take minutes)
 REFERENCE_FAST_LIMIT = 64
+REFERENCE_MAX = 1000
 
 
 def backend_params() -> list[Any]:
@@ -51,6 +53,8 @@ def backend_size_params(sizes: list[int]) -> list[Any]:
     for bp in backend_params():
         name = bp.values[0]
         for n in sizes:
+            if name == "reference" and n > REFERENCE_MAX:
+                continue
             marks = list(bp.marks)
             if name == "reference" and n > REFERENCE_FAST_LIMIT:
                 marks.append(pytest.mark.slow)

@@ -530,3 +530,14 @@ def test_compiled_setup_scalars_match_plain(circuit) -> None:  # type: ignore[no
         f1, f2 = setup_scalars(q, *secrets_)
         p1, p2 = setup_scalars_plain(q, *secrets_)
         assert (f1 == p1).all() and (f2 == p2).all()
+
+
+def test_key_file_with_out_of_range_coefficient_rejected(pk, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A re-checksummed key whose coefficient points past the wires is refused before any kernel runs."""
+    from relayer.zk.groth16.keys import write_proving_key
+
+    q = pk.qap
+    bad_qap = dataclasses.replace(q, coeffs=((0, 0, q.n_wires + 5, 1), *q.coeffs[1:]))
+    write_proving_key(tmp_path / PK_FILE, dataclasses.replace(pk, qap=bad_qap, prepared={}))
+    with pytest.raises(FormatError, match="outside the circuit"):
+        load_proving_key(tmp_path)

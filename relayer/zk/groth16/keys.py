@@ -287,6 +287,12 @@ def _proving_key_from(path: Path, header: dict[str, Any], body: bytes, off: int)
         coeffs=_coeffs_from(blobs["coeffs"], path),
         has_c=header["has_c"],
     )
+    # indices are used unchecked by compiled kernels: a file must never point outside the arrays
+    if q.domain_size & (q.domain_size - 1) or q.n_rows > q.domain_size or not 0 <= q.n_public < q.n_wires:
+        raise FormatError(f"{path}: inconsistent sizes (wires {q.n_wires}, public {q.n_public}, domain {q.domain_size})")
+    for mat, row, wire, _v in q.coeffs:
+        if row >= q.n_rows or wire >= q.n_wires:
+            raise FormatError(f"{path}: coefficient ({mat}, {row}, {wire}) is outside the circuit")
 
     def arr(name: str, tail: tuple[int, ...]) -> np.ndarray:
         a = np.frombuffer(blobs[name], dtype="<u8").astype(np.uint64)

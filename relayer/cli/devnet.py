@@ -64,7 +64,14 @@ def describe(state: dict[str, Any]) -> str:
     verifiers = {c["deployment"]["contracts"]["verifier"] for c in chains}
     if verifiers == {"0x" + "0" * 40}:
         out.append("proof verifier: not deployed yet, so every feed rejects submissions (fails closed)")
-    out.append("synthetic option/perp book: not seeded yet (comes with the risk stage)")
+    elif state.get("circuit_dir"):
+        # set by relayer/devnet/solvency.py (issue 5 item 4)
+        out.append(f"proof verifier: Groth16Verifier on every feed, from the DEVELOPMENT setup in {state['circuit_dir']} "
+                   "(one local contribution: not for production)")
+    if any(c.get("ledger") for c in chains):
+        out.append(f"synthetic option/perp book per chain: {Path(state['dir']) / 'ledgers'}")
+    else:
+        out.append("synthetic option/perp book: not seeded")
     out.append(f"config: {state['config']}   state: {Path(state['dir']) / 'devnet.json'}   logs: {Path(state['dir']) / 'logs'}")
     return "\n".join(out)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import sys
 import time
 from collections.abc import Callable
@@ -221,7 +222,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--keep", action="store_true", help="leave the chains running at the end")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
-    return run_demo(args.dir.resolve(), args.base_port, args.keep, out=lambda m: print(m, flush=True))
+
+    def terminate(*_: Any) -> None:
+        raise KeyboardInterrupt  # SIGTERM tears down like Ctrl-C
+
+    signal.signal(signal.SIGTERM, terminate)
+    try:
+        return run_demo(args.dir.resolve(), args.base_port, args.keep, out=lambda m: print(m, flush=True))
+    except KeyboardInterrupt:
+        print("interrupted", flush=True)
+        return 130
 
 
 if __name__ == "__main__":

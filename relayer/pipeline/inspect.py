@@ -48,7 +48,9 @@ def keystore_addresses(cfg: RelayerConfig) -> list[str]:
 
 def stage_durations(stage_times: dict[str, float]) -> dict[str, float]:
     """Seconds between consecutive round states (e.g. snapshotted->proven = proving)."""
-    names = {"proven": "prove", "attested": "aggregate", "signed": "sign", "submitting": "to_submit", "done": "submit"}
+    # snapshotted is written after the snapshots and statements; proven after the proofs and the bundle
+    # check; attested after the reorg check; signed after the quorum; done after every feed answered
+    names = {"proven": "prove", "attested": "attest", "signed": "sign", "submitting": "queue", "done": "submit"}
     out: dict[str, float] = {}
     prev = stage_times.get("snapshotted")
     for st in _STATE_ORDER[1:]:

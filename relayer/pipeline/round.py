@@ -200,11 +200,9 @@ class RoundPipeline:
 
     def run_once(self, force: bool = False) -> RoundOutcome:
         """Resume unfinished rounds, then take a new round if a trigger fires (or `force`)."""
-        resumed = self.resume()
-        if resumed is not None and resumed.status == "submitting":
-            # a feed still lacks an earlier round: do not pile new rounds on top of a stuck chain
-            # (the relay skips superseded rounds, so a new round would also be fine, but slower)
-            pass
+        # an earlier round still missing on some feed is driven first; if a new round follows, the
+        # relay skips the older one where it is superseded (the feed then catches up with the newest)
+        self.resume()
         for attempt in range(MAX_REORG_RETRIES + 1):
             out = self._new_round(force)
             if out.status != "failed" or not (out.reason or "").startswith("reorg"):
@@ -217,7 +215,11 @@ class RoundPipeline:
         t_start = time.perf_counter()
         self.progress("snapshotting chains")
         with timer.stage("snapshot"):
-            snaps = self.snapshot_all()
+            try:
+                snaps = self.snapshot_all()
+            except RelayerError:
+                metrics.ROUNDS.labels(outcome="no_snapshot").inc()
+                raise
         with timer.stage("statement"):
             round_no = self.next_round_number()
             stmts: dict[int, ChainStatement] = {}

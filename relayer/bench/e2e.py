@@ -106,7 +106,7 @@ def bench_size(accounts: int, rounds: int, backend: str, workers: int, work_dir:
 
 def run(sizes: Sequence[int], rounds: int, backend: str, workers: int, out: Path,
         progress: Callable[[str], None] = print) -> dict[str, Any]:
-    work = out.parent / "e2e-work"
+    work = out.resolve().parent / "e2e-work"
     res: dict[str, Any] = {"benchmark": "e2e-round", "machine": describe_machine(), "started": time.time(),
                            "note": "one 3-chain anvil devnet per size on this machine; timings in seconds; proof_s: "
                                    "witness + prove + the prover's own verification, per chain",

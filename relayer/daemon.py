@@ -84,6 +84,9 @@ class Daemon:
         except RelayerError as exc:
             out = RoundOutcome("failed", None, str(exc))
             log.error("round job: %s", exc)
+        except Exception as exc:  # a bug or an unexpected library error: reported, the daemon goes on
+            out = RoundOutcome("failed", None, f"unexpected {type(exc).__name__}: {exc}")
+            log.exception("round job")
         self.state.outcomes.append(out)
         self.state.rounds_run += 1
         self.on_outcome(out)

@@ -15,7 +15,7 @@ from web3 import Web3
 from relayer.attest.eip712 import Attestation
 from relayer.attest.signer import KeystoreSigner, load_keystore_signers
 from relayer.config import RelayerConfig
-from relayer.errors import ConfigError, RelayerError
+from relayer.errors import ChainError, ConfigError, HaltError
 from relayer.keys_setup import load_solvency_keys
 from relayer.pipeline.market import load_book
 from relayer.pipeline.round import RoundPipeline
@@ -42,13 +42,16 @@ class FeedsRelay:
 
     def submit_round(self, att: Attestation, bundle: bytes, sigs: Mapping[int, Sequence[Any]]) -> dict[int, SubmissionRecord]:
         def one(cid: int) -> SubmissionRecord:
+            name = self.submitters[cid].name
             try:
                 return self.submitters[cid].submit(att.round)
-            except RelayerError as exc:
-                log.warning("chain %s round %d: %s", self.submitters[cid].name, att.round, exc)
+            except HaltError:
+                raise
+            except Exception as exc:  # one chain's failure (any kind) must not stop the others
+                log.warning("chain %s round %d: %s", name, att.round, exc)
                 rec = self.store.get_submission(att.round, cid)
-                if rec is None or rec.state.terminal:
-                    raise
+                if rec is None:
+                    raise ChainError(f"{name}: submitting round {att.round} failed before it was recorded: {exc}") from exc
                 return rec
 
         with ThreadPoolExecutor(max_workers=len(self.submitters)) as ex:

@@ -321,12 +321,13 @@ def test_ntt_matches_definition(backend: ProverBackend, n: int, coset: bool, inv
 
 
 @pytest.mark.parametrize("coset", [False, True])
-@pytest.mark.parametrize("n", [256, 4096])
+@pytest.mark.parametrize("n", [256, 4096, 1 << 15])
 def test_ntt_round_trip_and_against_reference(backend: ProverBackend, n: int, coset: bool) -> None:
+    # 2^15 takes the cpu backend's multi-core path (blocks, then global stages)
     v = ints_to_limbs(_rand_fr(n, seed=n + 1))
     fwd = backend.ntt(v, coset=coset)
     assert np.array_equal(backend.ntt(fwd, inverse=True, coset=coset), v)
-    if backend.name != "reference" and n <= 256:
+    if backend.name != "reference" and n in (256, 1 << 15):
         ref = _get("reference")
         assert np.array_equal(fwd, ref.ntt(v, coset=coset))
         assert np.array_equal(backend.ntt(v, inverse=True, coset=coset), ref.ntt(v, inverse=True, coset=coset))
@@ -349,6 +350,15 @@ def test_compute_h_matches_base_definition(backend: ProverBackend, n: int) -> No
     assert np.array_equal(got, ProverBackend.compute_h(backend, a, b, c))
     ca, cb, cc = (_ntt_direct(_ntt_direct(limbs_to_ints(x), True, False), False, True) for x in (a, b, c))
     assert limbs_to_ints(got) == [(x * y - z) % R for x, y, z in zip(ca, cb, cc)]
+
+
+def test_compute_h_large_matches_base_definition(backend: ProverBackend) -> None:
+    """At 2^15 (the cpu backend's multi-core NTT path) the fused version equals the composition."""
+    if backend.name == "reference":
+        pytest.skip("reference: six pure-Python NTTs of 2^15 are too slow for the default run")
+    n = 1 << 15
+    a, b, c = (ints_to_limbs(_rand_fr(n, seed=s)) for s in (1, 2, 3))
+    assert np.array_equal(backend.compute_h(a, b, c), ProverBackend.compute_h(backend, a, b, c))
 
 
 def test_compute_h_of_a_satisfied_qap_is_divisible(backend: ProverBackend) -> None:

@@ -932,7 +932,7 @@ def _ntt_local_stages(a, tw, logb):
 
 
 # below this size the NTT runs on one core: thread start-up and barriers cost more than they save
-NTT_PARALLEL_MIN_LOG = 12
+NTT_PARALLEL_MIN_LOG = 14
 # the last NTT_GLOBAL_STAGES stages span blocks and run one parallel region each; all earlier
 # stages run inside 2^NTT_GLOBAL_STAGES independent blocks in a single parallel region (few
 # barriers matter on a loaded machine, where each one can cost a scheduler time slice)

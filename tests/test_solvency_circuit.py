@@ -27,7 +27,6 @@ from relayer.risk.market import MarketData, RiskModelError, compact_grid, comput
 from relayer.risk.synthetic import default_instruments, default_market_inputs, generate_book
 from relayer.risk.units import CASH_OFFSET, QTY_OFFSET, USD, VALUE_BITS
 from relayer.zk.field import R
-from relayer.zk.poseidon import poseidon
 
 CAP = Capacity(accounts=4, instruments=4, scenarios=4)
 INSTRUMENTS = default_instruments()

@@ -13,7 +13,7 @@ from fractions import Fraction
 
 from relayer.risk.evaluator import evaluate_account
 from relayer.risk.ledger import Account, Book, Instrument
-from relayer.risk.market import SPAN_GRID, MarketData, MarketInputs, Scenario, UnderlyingQuote, compute_market_data
+from relayer.risk.market import SPAN_GRID, MarketInputs, Scenario, UnderlyingQuote, compute_market_data
 from relayer.risk.units import USD
 
 DEFAULT_VALUATION_TIME = 1_767_225_600  # 2026-01-01T00:00:00Z

@@ -389,6 +389,12 @@ def test_batch_inverse(backend: ProverBackend) -> None:
     assert backend.batch_inverse(np.zeros((0, 4), np.uint64)).shape == (0, 4)
     with pytest.raises(ProverError):
         backend.batch_inverse(np.zeros((3,), np.uint64))
+    # large enough to be split in chunks (one inversion each), zeros on chunk edges included
+    big = _rand_fr(5000, seed=8)
+    for i in (0, 1023, 1024, 2500, 4999):
+        big[i] = 0
+    out = limbs_to_ints(backend.batch_inverse(ints_to_limbs(big)))
+    assert out == [pow(v, -1, R) if v else 0 for v in big]
 
 
 def test_describe_and_name(backend: ProverBackend) -> None:

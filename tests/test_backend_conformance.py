@@ -222,6 +222,9 @@ def test_msm_rejects_bad_input(backend: ProverBackend, group: str) -> None:
         getattr(backend, msm)(handle, np.zeros((4, 3), np.uint64))  # wrong shape
     with pytest.raises(ProverError):
         getattr(backend, msm)(handle, np.zeros((4, 4), np.int64))  # wrong dtype
+    other = "msm_g2" if group == "g1" else "msm_g1"
+    with pytest.raises(ProverError):
+        getattr(backend, other)(handle, ints_to_limbs([1] * 4))  # a handle of the other group
     # a base off the curve, and a coordinate >= q, are rejected at prepare time
     arr = to_arr(pts)
     bad = arr.copy()

@@ -32,6 +32,7 @@ from relayer.zk.field import (
 
 @dataclass(frozen=True)
 class _Prepared:
+    group: str  # "g1" | "g2"
     points: tuple[Any, ...]  # py_ecc Jacobian points (infinity = Z1/Z2)
 
 
@@ -95,16 +96,19 @@ class ReferenceBackend(ProverBackend):
         for i, p in enumerate(pts):
             if not curve.is_on_curve_g1(p):
                 raise ProverError(f"G1 base {i} is not a point of BN254 G1 (bad proving key?)")
-        return _Prepared(tuple(curve.to_py_ecc_g1(p) for p in pts))
+        return _Prepared("g1", tuple(curve.to_py_ecc_g1(p) for p in pts))
 
     def prepare_g2(self, bases: np.ndarray) -> _Prepared:
         pts = array_to_g2(check_g2_array(bases))
         for i, p in enumerate(pts):
             if not curve.is_on_curve_g2(p):
                 raise ProverError(f"G2 base {i} is not a point of BN254 G2 (bad proving key?)")
-        return _Prepared(tuple(curve.to_py_ecc_g2(p) for p in pts))
+        return _Prepared("g2", tuple(curve.to_py_ecc_g2(p) for p in pts))
 
     def _msm(self, prep: _Prepared, scalars: np.ndarray, zero: Any) -> Any:
+        group = "g1" if zero is _b.Z1 else "g2"
+        if not isinstance(prep, _Prepared) or prep.group != group:
+            raise ProverError(f"msm_{group} needs bases from prepare_{group}")
         ks = limbs_to_ints(check_fr_array(scalars))
         if len(ks) > len(prep.points):
             raise ProverError(f"{len(ks)} scalars for {len(prep.points)} prepared bases")

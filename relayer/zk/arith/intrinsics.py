@@ -4,6 +4,8 @@ numba has no 128-bit integer type, but LLVM does: these intrinsics widen to i128
 64x64->128 product compiles to one `mulx` and carries to `adc`/`sbb`. Measured on the 2-core dev
 machine (CPU time, 2026-11-26): Fq Montgomery multiplication 20-22 ns with 4 x 64-bit limbs here,
 66-69 ns with an unrolled 8 x 32-bit-limbs-in-uint64 CIOS, the other option numba allows.
+numba's on-disk cache of the kernels is keyed on kernels.py only: after editing this file, rerun
+`python -m relayer.zk.arith.gen_kernels` (it rewrites kernels.py, which invalidates the cache).
 """
 
 from __future__ import annotations

@@ -89,6 +89,7 @@ CHILD = textwrap.dedent('''
     from relayer.config import load_config
     from relayer.pipeline.build import build_pipeline
     from relayer.relay.submitter import RelayOptions
+    from relayer.storage import RoundState
 
     config, mode = sys.argv[1], sys.argv[2]
     cfg = load_config(config, env={})
@@ -111,11 +112,12 @@ CHILD = textwrap.dedent('''
             die()
         sub._broadcast = broadcast_then_die
     if mode == "after-first-chain":
-        def first_chain_then_die(att, bundle, sigs):
-            rec = sub.submit(att.round)
+        def first_chain_then_die(round, chains=None):
+            p.store.advance_round(round, RoundState.SUBMITTING)  # as the relay does first
+            rec = sub.submit(round)
             assert rec.state.value == "included", rec
             die()
-        p.relay.submit_round = first_chain_then_die
+        p.relay.relay_round = first_chain_then_die
     p.run_once(force=True)
     sys.exit(3)  # not killed: the hook did not fire
 ''')

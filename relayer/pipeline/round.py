@@ -337,11 +337,10 @@ class RoundPipeline:
         return out
 
     def _submit(self, att: Attestation, bundle: bytes, sigs: Mapping[int, Sequence[Any]]) -> RoundOutcome:
-        rec = self.store.get_round(att.round)
-        if rec is not None and rec.state == RoundState.SIGNED:
-            self.store.advance_round(att.round, RoundState.SUBMITTING)
+        """Hand the signed round to the relay (all feeds in parallel; it moves the round to
+        submitting, then done / failed once every feed has answered)."""
         self.progress(f"round {att.round}: submitting to {len(self.cfg.chains)} feed(s)")
-        results = self.relay.submit_round(att, bundle, sigs)
+        results = self.relay.relay_round(att.round)
         states = {cid: r.state.value for cid, r in results.items()}
         for cid, r in results.items():
             name = self.chain_by_id(cid).name
@@ -350,24 +349,19 @@ class RoundPipeline:
                     metrics.FEED_UPDATE_GAS.labels(chain=name).set(r.gas_used)
                     metrics.FEED_UPDATE_GAS_TOTAL.labels(chain=name).inc(r.gas_used)
                 metrics.FEED_LAST_ROUND.labels(chain=name).set(att.round)
-        terminal = all(r.state.terminal for r in results.values()) and set(results) == {c.chain_id for c in self.cfg.chains}
         ratio = ratio_e8(att.totalAssets, att.totalLiabilities)
         metrics.FEED_RATIO_E8.set(ratio)
-        if terminal:
-            failed = {cid: r.reason for cid, r in results.items() if r.state.value == "failed"}
-            why = "; ".join(f"{self.chain_by_id(c).name}: {r}" for c, r in failed.items()) or None
-            if len(failed) == len(results):
-                self.store.advance_round(att.round, RoundState.FAILED, f"rejected by every feed: {why}"[:500])
-                metrics.ROUNDS.labels(outcome="failed").inc()
-                return RoundOutcome("failed", att.round, why, ratio, att.totalAssets >= att.totalLiabilities,
-                                    submissions=states)
-            self.store.advance_round(att.round, RoundState.DONE, why)
-            metrics.ROUNDS.labels(outcome="done").inc()
-            return RoundOutcome("done", att.round, why, ratio, att.totalAssets >= att.totalLiabilities, submissions=states)
+        solvent = att.totalAssets >= att.totalLiabilities
+        rec = self.store.get_round(att.round)
+        state = rec.state if rec is not None else RoundState.SUBMITTING
+        if state in (RoundState.DONE, RoundState.FAILED):
+            metrics.ROUNDS.labels(outcome=state.value).inc()
+            return RoundOutcome(state.value, att.round, rec.reason if rec else None, ratio, solvent, submissions=states)
         metrics.ROUNDS.labels(outcome="submitting").inc()
-        pending = ", ".join(f"{self.chain_by_id(c).name}: {s}" for c, s in states.items() if s not in ("included", "skipped", "failed"))
+        pending = ", ".join(f"{self.chain_by_id(c).name}: {s}" for c, s in states.items()
+                            if s not in ("included", "skipped", "failed"))
         return RoundOutcome("submitting", att.round, f"not on every feed yet ({pending}); retried next run", ratio,
-                            att.totalAssets >= att.totalLiabilities, submissions=states)
+                            solvent, submissions=states)
 
     # ------------------------------------------------------------------ restart
 

@@ -201,8 +201,9 @@ def run_demo(devnet_dir: Path, base_port: int, keep: bool = False, out: Callable
         out(feeds_table(cfg))
         out("")
         out(per_chain_table(cfg))
-        out(f"\n== done in {time.time() - t0:.0f}s. Inspect: relayer status -c {state['config']}; "
-            f"relayer verify ROUND -c {state['config']}")
+        out(f"\n== done in {time.time() - t0:.0f}s" + (f". Inspect: relayer status -c {state['config']}; relayer verify "
+                                                       f"ROUND -c {state['config']}" if keep else " (--keep leaves the "
+                                                       "chains up for `relayer status` / `relayer verify ROUND`)"))
         return 0
     except RelayerError as exc:
         out(f"demo failed: {exc}")

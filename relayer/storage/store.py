@@ -230,6 +230,21 @@ class Store:
             rows = s.exec(select(RoundSnapshotRow).where(RoundSnapshotRow.round == round)).all()
             return {r.chain_id: r.snapshot_id for r in rows}
 
+    def round_proofs(self, round: int) -> dict[int, ProofRecord]:
+        """chain id -> the proof stored for that chain in `round` (chains not proven yet are absent).
+        Added for the pipeline: a restarted round keeps the proofs it already has."""
+        with self._tx() as s:
+            links = s.exec(select(RoundSnapshotRow).where(RoundSnapshotRow.round == round)).all()
+            out: dict[int, ProofRecord] = {}
+            for link in links:
+                row = s.get(ProofRow, link.proof_id) if link.proof_id is not None else None
+                if row is not None:
+                    out[link.chain_id] = ProofRecord(
+                        id=row.id or 0, chain_id=row.chain_id, block_number=row.block_number, digest=_unhex(row.digest),
+                        proof=proof_from_json(json.loads(row.proof)),
+                        public_inputs=tuple(public_from_json(json.loads(row.public_inputs))), backend=row.backend)
+            return out
+
     def advance_round(self, round: int, state: RoundState, reason: str | None = None) -> RoundRecord:
         """Move a round forward; an illegal move is a broken invariant (HaltError)."""
         with self._tx() as s:

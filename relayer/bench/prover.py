@@ -3,7 +3,7 @@
 For each size 2^k the benchmark circuit (relayer.zk.examples) gets 2^k − n_public − 1 constraints, so
 its QAP domain is exactly 2^k. One dev setup (cpu backend) produces the key; our backends prove from
 our key files and snarkjs proves from the same key written as a .zkey, each in its own process
-(peak RSS per process from wait4). Reported: cold (first proof: compile/prepare included) and warm
+(peak RSS per process, polled from /proc). Reported: cold (first proof: compile/prepare included) and warm
 (best of the following reps) seconds, per-stage seconds of the warm run, and the ratio to snarkjs.
 Our prover verifies every proof with a pairing check before returning it (snarkjs does not): the
 ratio `speedup_vs_snarkjs` compares the proving work alone, `..._incl_local_verify` the whole call.
@@ -39,8 +39,24 @@ const [zkey, wtns, reps] = [process.argv[3], process.argv[4], parseInt(process.a
 """
 
 
+def _vm_hwm_kib(pid: int) -> int:
+    """The process's peak resident set (VmHWM) in KiB, 0 if it cannot be read."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
 def _run_measured(cmd: list[str], timeout: float, env: dict[str, str] | None = None) -> tuple[str, int]:
-    """Run cmd, return (stdout, peak RSS in KiB of that process) — wait4 gives the child's own rusage."""
+    """Run cmd, return (stdout, peak RSS in KiB of that process).
+
+    The peak is polled from /proc/PID/status (VmHWM), not taken from wait4's ru_maxrss: on Linux
+    the latter also counts the parent's memory that the child had between fork and exec.
+    """
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     deadline = time.monotonic() + timeout
     out_chunks: list[bytes] = []
@@ -52,7 +68,9 @@ def _run_measured(cmd: list[str], timeout: float, env: dict[str, str] | None = N
     t_err = threading.Thread(target=lambda: err_chunks.append(proc.stderr.read()))  # type: ignore[union-attr]
     t_out.start()
     t_err.start()
+    peak = 0
     while True:
+        peak = max(peak, _vm_hwm_kib(proc.pid))
         pid, status, rusage = os.wait4(proc.pid, os.WNOHANG)
         if pid:
             break
@@ -68,7 +86,7 @@ def _run_measured(cmd: list[str], timeout: float, env: dict[str, str] | None = N
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd[:4])} ... failed ({proc.returncode}): {b''.join(err_chunks).decode()[-2000:]}")
-    return b"".join(out_chunks).decode(), int(rusage.ru_maxrss)
+    return b"".join(out_chunks).decode(), peak
 
 
 def worker(keys: Path, wtns: Path, backend_name: str, reps: int) -> dict[str, Any]:

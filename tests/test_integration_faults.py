@@ -98,6 +98,8 @@ CHILD = textwrap.dedent('''
     def progress(msg):
         if mode == "after-sign" and "submitting" in msg:
             die()
+        if mode == "during-proving" and "devnet-0 proven" in msg:
+            die()  # devnet-0's proof is stored; devnet-1 and devnet-2 are not proven yet
 
     p = build_pipeline(cfg, backend="cpu", prover_workers=0,
                        env={"RELAYER_KEYSTORE_PASSWORD": os.environ["RELAYER_KEYSTORE_PASSWORD"]},
@@ -161,6 +163,39 @@ def test_kill_9_then_restart_completes_round_once(devnet: dict[str, Any], tmp_pa
         assert first.state.value == "included"
         # the feed on the first chain saw one transaction for the round, whatever the restart did
         assert len(p.store.sent_txs(rec.round, cfg.chains[0].chain_id)) == 1
+    finally:
+        p.close()
+
+
+def test_kill_9_while_proving_then_restart_keeps_the_stored_proof(devnet: dict[str, Any], tmp_path: Path) -> None:
+    cfg = config_of(devnet)
+    child = tmp_path / "child.py"
+    child.write_text(CHILD)
+    env = {**os.environ, **ENV, "PYTHONPATH": str(REPO / "tests")}
+    proc = subprocess.run([sys.executable, str(child), devnet["config"], "during-proving"], env=env, capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr[-3000:]
+    store = Store(cfg.relayer.database_url)
+    (rec,) = store.rounds()
+    assert rec.state == RoundState.SNAPSHOTTED
+    kept = store.round_proofs(rec.round)
+    first = cfg.chains[0].chain_id
+    assert set(kept) == {first}
+
+    messages: list[str] = []
+    p = make_pipeline(cfg, progress=messages.append)
+    try:
+        out = p.run_once()  # no new trigger needed: the interrupted round is finished
+        assert [r.round for r in p.store.rounds()] == [rec.round]  # the same round, not a new one
+        assert p.store.get_round(rec.round).state == RoundState.DONE  # type: ignore[union-attr]
+        att, _ = p.store.get_attestation(rec.round)
+        entry = next(e for e in att.chains if e.chainId == first)
+        assert entry.proofDigest == kept[first].digest  # devnet-0 kept the proof made before the kill
+        assert any("proving 2 chain(s)" in m and "keeping 1 stored proof" in m for m in messages), messages
+        assert not any("devnet-0 proven" in m for m in messages)
+        for i in range(3):
+            assert accepted_rounds(cfg, i) == [rec.round]
+        assert out.status == "skipped"  # and afterwards nothing moved: no new round
     finally:
         p.close()
 

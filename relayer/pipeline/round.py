@@ -45,6 +45,8 @@ log = logging.getLogger(__name__)
 
 RATIO_CAP = 2**255 - 1  # SolvencyFeed.RATIO_CAP: the ratio when nothing is owed
 MAX_REORG_RETRIES = 3
+# a round interrupted before its attestation is finished on restart only while its data is fresh
+RESUME_MAX_AGE_S = 600
 
 
 def ratio_e8(assets: int, liabilities: int) -> int:
@@ -243,12 +245,7 @@ class RoundPipeline:
         except HaltError:
             raise
         except RelayerError as exc:
-            rec = self.store.get_round(round_no)
-            if rec is not None and rec.state in (RoundState.SNAPSHOTTED, RoundState.PROVEN, RoundState.ATTESTED):
-                self.store.advance_round(round_no, RoundState.FAILED, str(exc)[:500])
-            metrics.ROUNDS.labels(outcome="failed").inc()
-            log.error("round %d failed: %s", round_no, exc)
-            return RoundOutcome("failed", round_no, str(exc), timings=timer.t)
+            return self._failed(round_no, exc, timer)
         metrics.ROUND_SECONDS.observe(time.perf_counter() - t_start)
         out.timings = timer.t
         out.proof_seconds = dict(self._proof_s)
@@ -256,27 +253,50 @@ class RoundPipeline:
                  ", ".join(f"{k} {v:.2f}s" for k, v in timer.t.items()))
         return out
 
-    def _prove_and_publish(self, round_no: int, stmts: Mapping[int, ChainStatement], timer: _Timer) -> RoundOutcome:
+    def _failed(self, round_no: int, exc: RelayerError, timer: _Timer) -> RoundOutcome:
+        """A round that could not be attested is failed (never signed); the next one is new."""
+        rec = self.store.get_round(round_no)
+        if rec is not None and rec.state in (RoundState.SNAPSHOTTED, RoundState.PROVEN, RoundState.ATTESTED):
+            self.store.advance_round(round_no, RoundState.FAILED, str(exc)[:500])
+        metrics.ROUNDS.labels(outcome="failed").inc()
+        log.error("round %d failed: %s", round_no, exc)
+        return RoundOutcome("failed", round_no, str(exc), timings=timer.t)
+
+    def _prove_and_publish(self, round_no: int, stmts: Mapping[int, ChainStatement], timer: _Timer,
+                           have: Mapping[int, ChainProof] | None = None) -> RoundOutcome:
+        """Prove the chains of `stmts` that `have` lacks (the others keep their stored proofs),
+        bundle, verify, re-check the blocks, attest, sign, submit."""
+        have = dict(have or {})
+        todo = {cid: st for cid, st in stmts.items() if cid not in have}
         # ---- prove (chains in parallel); every proof stored as soon as it exists
-        self.progress(f"round {round_no}: proving {len(stmts)} chain(s) with {self.prover.backend_name}")
+        self._proof_s = {}
+        if todo:
+            self.progress(f"round {round_no}: proving {len(todo)} chain(s) with {self.prover.backend_name}"
+                          + (f" (keeping {len(have)} stored proof(s))" if have else ""))
         with timer.stage("prove"):
-            proofs = self._prove(round_no, stmts)
+            proofs = {**have, **self._prove(round_no, todo)}
         # ---- bundle + attestation, and the local verification the feeds will repeat
         with timer.stage("aggregate"):
-            att, bundle = self._attest(round_no, stmts, proofs)
+            att, bundle = self._attest(round_no, proofs)
         self.store.advance_round(round_no, RoundState.PROVEN)
         # ---- the blocks must still be canonical before anyone signs them
         with timer.stage("reorg_check"):
-            self._check_reorgs(round_no, stmts)
+            self._check_reorgs(round_no, list(proofs))
         self.store.save_attestation(att, bundle.encode())  # -> attested
         return self._sign_and_submit(att, bundle.encode(), timer)
 
     def _prove(self, round_no: int, stmts: Mapping[int, ChainStatement]) -> dict[int, ChainProof]:
+        if not stmts:
+            return {}
         jobs = [ProveJob(cid, s.context, s.book, s.market, s.public) for cid, s in stmts.items()]
-
-        self._proof_s: dict[str, float] = {}
+        proofs: dict[int, ChainProof] = {}
 
         def done(p: ChainProof) -> None:
+            # stored at once: a crash while another chain is proving keeps this proof for the restart
+            pid = self.store.save_proof(p.chain_id, stmts[p.chain_id].context.block_number, p.digest, p.proof,
+                                        p.public, p.backend)
+            self.store.set_round_proof(round_no, p.chain_id, pid)
+            proofs[p.chain_id] = p
             name = stmts[p.chain_id].chain
             self._proof_s[name] = round(p.seconds, 3)
             metrics.PROOF_SECONDS.labels(backend=p.backend, chain=name).observe(p.seconds)
@@ -288,31 +308,29 @@ class RoundPipeline:
         if again:
             log.warning("round %d: proving again %s", round_no, ", ".join(stmts[j.chain_id].chain for j in again))
             results.update(self.prover.prove_all(again, on_done=done))
-        proofs: dict[int, ChainProof] = {}
-        errors = []
-        for cid, res in results.items():
-            if isinstance(res, RelayerError):
-                errors.append(f"{stmts[cid].chain}: {res}")
-                continue
-            pid = self.store.save_proof(cid, stmts[cid].context.block_number, res.digest, res.proof, res.public, res.backend)
-            self.store.set_round_proof(round_no, cid, pid)
-            proofs[cid] = res
+        errors = [f"{stmts[cid].chain}: {res}" for cid, res in results.items() if isinstance(res, RelayerError)]
         if errors:
             raise VerificationError("proving failed: " + "; ".join(errors))
         return proofs
 
-    def _attest(self, round_no: int, stmts: Mapping[int, ChainStatement],
-                proofs: Mapping[int, ChainProof]) -> tuple[Attestation, ProofBundle]:
+    def _attest(self, round_no: int, proofs: Mapping[int, ChainProof]) -> tuple[Attestation, ProofBundle]:
+        """The attestation's chain entries are read off each proof's public inputs (the layout the
+        feed derives them in), so entry and proof cannot disagree; then the bundle is verified
+        against the inputs the feeds will derive from the attestation."""
+        if {c.chain_id for c in self.cfg.chains} != set(proofs):
+            raise VerificationError(f"round {round_no}: proofs for chains {sorted(proofs)}, configured "
+                                    f"{sorted(c.chain_id for c in self.cfg.chains)}")
         bundle = ProofBundle.build(list(proofs.values()))
         entries = []
         for cid in bundle.chain_ids:
-            s = stmts[cid]
-            pub = s.public
+            pub = proofs[cid].public
+            if pub[0] != cid or pub[11] != round_no:
+                raise VerificationError(f"chain {cid}: its proof is for chain {pub[0]} round {pub[11]}, not round {round_no}")
             entries.append(ChainEntry(
-                chainId=cid, blockNumber=s.context.block_number, blockHash=s.context.block_hash, assets=s.context.assets,
-                liabilities=s.risk.liabilities, maintenanceMargin=s.risk.maintenance_margin, badDebt=s.risk.bad_debt,
-                underMargined=s.risk.under_margined, root=pub[10].to_bytes(32, "big"),
-                marketCommitment=pub[4].to_bytes(32, "big"), proofDigest=proofs[cid].digest))
+                chainId=cid, blockNumber=pub[1], blockHash=((pub[2] << 128) | pub[3]).to_bytes(32, "big"),
+                assets=pub[5], liabilities=pub[6], maintenanceMargin=pub[7], badDebt=pub[8], underMargined=pub[9],
+                root=pub[10].to_bytes(32, "big"), marketCommitment=pub[4].to_bytes(32, "big"),
+                proofDigest=proofs[cid].digest))
         versions = {self.feed_state(c)[1] for c in self.cfg.chains}
         if len(versions) != 1:
             raise ChainError(f"the feeds disagree on the signer set version ({sorted(versions)}); rotate them together")
@@ -322,8 +340,8 @@ class RoundPipeline:
         bundle.verify(self.keys.vk, expected)  # VerificationError: nothing is signed
         return att, bundle
 
-    def _check_reorgs(self, round_no: int, stmts: Mapping[int, ChainStatement]) -> None:
-        for cid in stmts:
+    def _check_reorgs(self, round_no: int, chain_ids: Sequence[int]) -> None:
+        for cid in chain_ids:
             event = self.trackers[cid].check()
             if event is not None:
                 raise ChainError(f"reorg: {event}")
@@ -366,12 +384,18 @@ class RoundPipeline:
     # ------------------------------------------------------------------ restart
 
     def resume(self) -> RoundOutcome | None:
-        """Finish what a previous run left: rounds attested/signed/submitting are signed and sent;
-        rounds stopped before their attestation are failed (their data is stale; a new round
-        follows). Returns the outcome for the newest resumed round, if any."""
+        """Finish what a previous run left: a round stopped while proving continues with the
+        proofs it already stored (only the missing chains are proven; its blocks are re-checked
+        for reorgs), unless it is older than RESUME_MAX_AGE_S (then it is failed and a new round
+        follows); rounds attested/signed/submitting are signed (same attestation only) and sent.
+        Returns the outcome of the newest resumed round, if any."""
         last: RoundOutcome | None = None
         for rec in self.store.rounds([RoundState.SNAPSHOTTED, RoundState.PROVEN]):
-            self.store.advance_round(rec.round, RoundState.FAILED, "interrupted before its attestation; superseded by a new round")
+            if time.time() - rec.created_at > RESUME_MAX_AGE_S:
+                self.store.advance_round(rec.round, RoundState.FAILED,
+                                         f"interrupted before its attestation more than {RESUME_MAX_AGE_S} s ago; stale")
+                continue
+            last = self._resume_proving(rec.round)
         for rec in self.store.rounds([RoundState.ATTESTED, RoundState.SIGNED, RoundState.SUBMITTING]):
             att, bundle = self.store.get_attestation(rec.round)
             log.info("resuming round %d from state %s", rec.round, rec.state.value)
@@ -386,4 +410,25 @@ class RoundPipeline:
         return last
 
 
-__all__ = ["RoundOutcome", "RoundPipeline", "feed_contract", "ratio_e8"]
+    def _resume_proving(self, round_no: int) -> RoundOutcome:
+        timer = _Timer()
+        log.info("resuming round %d from its stored snapshots and proofs", round_no)
+        try:
+            sids = self.store.round_snapshots(round_no)
+            if set(sids) != {c.chain_id for c in self.cfg.chains}:
+                raise ChainError(f"round {round_no} was taken for chains {sorted(sids)}; the config now has others")
+            snaps = {cid: self.store.get_snapshot(sid) for cid, sid in sids.items()}
+            for cid, snap in snaps.items():
+                self.trackers[cid].record(snap)
+            stored = self.store.round_proofs(round_no)
+            have = {cid: ChainProof(cid, r.proof, tuple(r.public_inputs), r.backend) for cid, r in stored.items()}
+            stmts = {c.chain_id: chain_statement(c, snaps[c.chain_id], load_book(c), self.keys.spec, round_no)
+                     for c in self.cfg.chains if c.chain_id not in have}
+            return self._prove_and_publish(round_no, stmts, timer, have)
+        except HaltError:
+            raise
+        except RelayerError as exc:
+            return self._failed(round_no, exc, timer)
+
+
+__all__ = ["RESUME_MAX_AGE_S", "RoundOutcome", "RoundPipeline", "feed_contract", "ratio_e8"]

@@ -16,7 +16,6 @@ from typing import Any
 import pytest
 from web3 import Web3
 
-from relayer.circuits.solvency import Capacity
 from relayer.config import RelayerConfig, load_config
 from relayer.devnet.deploy import contract
 from relayer.devnet.keys import DEV_KEYSTORE_PASSWORD
@@ -25,7 +24,7 @@ from relayer.devnet.solvency import CIRCUIT_DIR, DEFAULT_CAPACITY
 from relayer.keys_setup import CircuitSpec, setup_solvency_keys
 from relayer.pipeline.build import build_pipeline
 from relayer.pipeline.inspect import inclusion_proof, status, verify_round
-from relayer.pipeline.market import load_book
+from relayer.pipeline.market import load_book, market_data
 from relayer.pipeline.round import RoundPipeline, ratio_e8
 from relayer.relay.submitter import RelayOptions
 from relayer.risk.evaluator import evaluate
@@ -109,10 +108,8 @@ def test_round_on_three_chains_matches_evaluator_and_inclusion(devnet: dict[str,
         for c in cfg.chains:
             snap = store.get_snapshot(sids[c.chain_id])
             total_a += chain_assets(snap)[0]
-            stmt_market = p.keys.spec.capacity
-            from relayer.pipeline.market import market_data
-
-            md = market_data(snap, load_book(c), p.keys.spec).padded(stmt_market.instruments, stmt_market.scenarios)
+            cap = p.keys.spec.capacity
+            md = market_data(snap, load_book(c), p.keys.spec).padded(cap.instruments, cap.scenarios)
             total_l += evaluate(load_book(c), md).liabilities
         want = ratio_e8(total_a, total_l)
         assert want == out.ratio_e8

@@ -84,7 +84,7 @@ _HAVE_SOLC = shutil.which("node") is not None and (BUILD.SOLC_JS / "package.json
 def compiled() -> dict[str, dict[str, dict]]:
     """One compilation of both source folders (solc-js is slow on a busy machine), shared below."""
     if not _HAVE_SOLC:
-        pytest.skip("Node.js or tools/node_modules/solc missing (run scripts/bootstrap)")
+        pytest.fail("Node.js or tools/node_modules/solc missing: run scripts/bootstrap (the test command does)")
     return BUILD.compile_dirs(list(ART_DIRS))
 
 

@@ -79,7 +79,7 @@ def art(tmp_path_factory: pytest.TempPathFactory) -> Path:
         snarkjs_cmd()
         circom_cmd()
     except ToolError as exc:
-        pytest.skip(f"snarkjs/circom not installed: {exc}")
+        pytest.fail(f"snarkjs/circom not installed (run scripts/bootstrap): {exc}")
     d = tmp_path_factory.mktemp("circom")
     (d / "t.circom").write_text(CIRCOM_SRC)
     (d / "input.json").write_text(json.dumps(INPUT))

@@ -6,6 +6,7 @@ loop on the CPU: the tests drive this whole backend through it where no GPU exis
 
 from __future__ import annotations
 
+import abc
 import ctypes
 import hashlib
 import logging
@@ -136,7 +137,7 @@ def cubin_name() -> str:
 # ------------------------------------------------------------------------------------------------
 
 
-class _Engine:
+class _Engine(abc.ABC):
     xp: Any
     label: str = "engine"
 
@@ -144,20 +145,20 @@ class _Engine:
         self.bytes_h2d = 0
         self.bytes_d2h = 0
 
-    def launch(self, name: str, n_threads: int, *args: Any) -> None:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def launch(self, name: str, n_threads: int, *args: Any) -> None: ...
 
-    def upload(self, arr: np.ndarray) -> Any:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def upload(self, arr: np.ndarray) -> Any: ...
 
-    def download(self, arr: Any) -> np.ndarray:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def download(self, arr: Any) -> np.ndarray: ...
 
-    def to_int(self, value: Any) -> int:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def to_int(self, value: Any) -> int: ...
 
-    def argsort(self, keys: Any) -> Any:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def argsort(self, keys: Any) -> Any: ...
 
     def synchronize(self) -> None:
         pass

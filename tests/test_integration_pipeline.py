@@ -276,3 +276,12 @@ def test_cli_round_status_verify_json(devnet: dict[str, Any], monkeypatch: pytes
     res = runner.invoke(cli, ["inclusion", str(path), "--root-file", str(path.with_suffix(".root.json")), "--json"])
     assert res.exit_code == 0, res.output
     assert json.loads(res.stdout)["account_id"] == book.accounts[1].id
+    # `relayer inclusion ACCOUNT`: the same check in one command against the on-chain root
+    res = runner.invoke(cli, ["inclusion", str(book.accounts[2].id), "--chain", "devnet-0", "--json", "-c", conf])
+    assert res.exit_code == 0, res.output
+    got = json.loads(res.stdout)
+    assert got["included"] is True and got["index"] == 2
+    res = runner.invoke(cli, ["inclusion", "999999999999", "--chain", "devnet-0", "-c", conf])  # not in the book
+    assert res.exit_code != 0
+    res = runner.invoke(cli, ["inclusion", str(book.accounts[2].id), "-c", conf])  # ACCOUNT needs --chain
+    assert res.exit_code != 0 and "--chain" in res.output

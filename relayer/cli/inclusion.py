@@ -1,6 +1,7 @@
-"""`relayer inclusion PATH_FILE`: check an account's Merkle-sum path against a published root.
+"""`relayer inclusion ACCOUNT|PATH_FILE`: check an account's Merkle-sum path against a published root.
 
-For now the root comes from the command line or a file; the daemon will later read it from the feed.
+With an account id it builds the path from the stored round and checks it against the feed's on-chain
+root (`relayer inclusion-path`); with a path file it checks the path against a root given to it.
 """
 
 from __future__ import annotations
@@ -43,16 +44,43 @@ def _root_from_file(path: Path) -> tuple[int, int | None, int | None]:
 
 
 @click.command("inclusion")
-@click.argument("path_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("target", metavar="ACCOUNT|PATH_FILE")
+@click.option("--chain", "chain_name", help="ACCOUNT mode: the chain (name in chains.toml) whose book holds the account.")
+@click.option("-c", "--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
+              default=Path("chains.toml"), show_default=True, help="ACCOUNT mode: chains.toml to use.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="ACCOUNT mode: also write the path (and PATH.root.json) for the account holder.")
 @click.option("--root", "root_text", help="Published root (decimal or 0x-hex).")
 @click.option("--root-file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="File holding the root (bare value, or JSON with root/liabilities/maintenanceMargin).")
 @click.option("--liabilities", "owed_text", help="Published total liabilities L_i to check the path's root sum against.")
 @click.option("--maintenance-margin", "req_text", help="Published total maintenance margin MM_i to check against.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def inclusion(path_file: Path, root_text: str | None, root_file: Path | None, owed_text: str | None,
+@click.pass_context
+def inclusion(ctx: click.Context, target: str, chain_name: str | None, config_path: Path, out: Path | None,
+              root_text: str | None, root_file: Path | None, owed_text: str | None,
               req_text: str | None, as_json: bool) -> None:
-    """Verify that the account in PATH_FILE (a relayer-inclusion/1 JSON path) is in the published root."""
+    """Check an account's inclusion in a published Merkle-sum root.
+
+    ACCOUNT (an account id, with --chain and -c): the operator's view — build the account's path in
+    the latest round from the stored book and check it against the root on that chain's feed.
+    PATH_FILE (a relayer-inclusion/1 JSON path, with --root or --root-file): the account holder's own
+    check, needing nothing but the path and the published root.
+    """
+    path_file = Path(target)
+    if not path_file.is_file():
+        try:
+            account = int(target, 0)
+        except ValueError:
+            raise click.BadParameter(f"{target!r} is neither an existing path file nor an account id",
+                                     param_hint="ACCOUNT|PATH_FILE") from None
+        if chain_name is None:
+            raise click.UsageError("ACCOUNT mode needs --chain NAME (and -c chains.toml)")
+        from relayer.cli.verify import inclusion_path
+
+        ctx.invoke(inclusion_path, account=account, chain_name=chain_name, config_path=config_path, out=out,
+                   as_json=as_json)
+        return
     if (root_text is None) == (root_file is None):
         raise click.UsageError("give exactly one of --root or --root-file")
     if root_file is not None:

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from relayer.zk.field import Q, R, G1Point, G2Point
-from relayer.zk.pairing import g2_in_subgroup
+from relayer.zk.pairing import _naf, g2_in_subgroup
 
 Fq2 = tuple[int, int]
 
@@ -285,18 +285,6 @@ def g2_valid(p: G2Point) -> bool:
 
 
 # --- one scalar times many G1 points (phase-2 contributions) -------------------------------------
-def _naf(k: int) -> list[int]:
-    """Non-adjacent form of k, most significant digit first (digits in {-1, 0, 1})."""
-    out = []
-    while k:
-        if k & 1:
-            d = 2 - (k & 3)
-            k -= d
-        else:
-            d = 0
-        out.append(d)
-        k >>= 1
-    return out[::-1]
 
 
 def _g1_scale_chunk(args: tuple[list[G1Point], int]) -> list[G1Point]:

@@ -30,7 +30,7 @@ def alphabeta_12(vk: VerifyingKey) -> list[list[list[str]]]:
     ffjavascript's final exponentiation (Fuentes-Castañeda et al.) yields e^m with
     m = 2z(6z² + 3z + 1), z = 4965661367192848881 (the BN parameter); checked on a snarkjs key.
     """
-    from relayer.zk.groth16.verifier import to_py_ecc_g1, to_py_ecc_g2
+    from relayer.zk.curve import to_py_ecc_g1, to_py_ecc_g2
     from py_ecc.optimized_bn128 import pairing
 
     if vk.alpha_g1 is None or vk.beta_g2 is None:

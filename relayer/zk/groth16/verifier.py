@@ -23,21 +23,10 @@ from relayer.errors import ProverError
 from relayer.zk.field import R, G1Point, G2Point
 from relayer.zk.groth16.ec import G1, g1_lincomb, g1_neg, g1_valid, g1_mul, g2_valid
 from relayer.zk.groth16.types import Proof, VerifyingKey
+from relayer.zk.curve import to_py_ecc_g1, to_py_ecc_g2
 from relayer.zk.pairing import pairing_product_is_one
 
 log = logging.getLogger(__name__)
-
-
-def to_py_ecc_g1(p: G1Point) -> Any:
-    if p is None:
-        return bn.Z1
-    return (bn.FQ(p[0]), bn.FQ(p[1]), bn.FQ.one())
-
-
-def to_py_ecc_g2(p: G2Point) -> Any:
-    if p is None:
-        return bn.Z2
-    return (bn.FQ2([p[0][0], p[0][1]]), bn.FQ2([p[1][0], p[1][1]]), bn.FQ2.one())
 
 
 def pairing_product_is_one_py_ecc(pairs: Sequence[tuple[G1Point, G2Point]]) -> bool:

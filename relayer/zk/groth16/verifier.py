@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import Any
 
 from eth_hash.auto import keccak
 from py_ecc import optimized_bn128 as bn

@@ -117,3 +117,39 @@ def test_bundle_encoding_and_refusals(key_dir: Path) -> None:
         ProofBundle.build([])
     with pytest.raises(FormatError, match="version 2"):
         ProofBundle(2, bundle.proofs).encode()
+
+
+def test_last_published_halts_on_a_corrupt_stored_attestation(tmp_path: Path) -> None:
+    """A stored attestation that no longer matches its recorded hash is a HaltError (corrupt
+    database), never silently skipped in favour of an older round as the trigger baseline."""
+    import sqlite3
+    from types import SimpleNamespace
+
+    from relayer.attest.eip712 import Attestation, ChainEntry
+    from relayer.errors import HaltError
+    from relayer.pipeline.round import RoundPipeline
+    from relayer.storage import RoundState, Store
+
+    store = Store(f"sqlite:///{tmp_path / 'relayer.db'}")
+    for r in (1, 2):
+        entry = ChainEntry(chainId=31337, blockNumber=7, blockHash=keccak(b"h"), assets=10**9 + r, liabilities=10**9,
+                           maintenanceMargin=1, badDebt=0, underMargined=0, root=b"\x01" * 32,
+                           marketCommitment=b"\x02" * 32, proofDigest=keccak(b"p"))
+        store.create_round(r, {})
+        store.advance_round(r, RoundState.PROVEN)
+        store.save_attestation(Attestation.build(r, 1_700_000_000 + r, 1, [entry], b"bundle"), b"bundle")
+        for st in (RoundState.SIGNED, RoundState.SUBMITTING, RoundState.DONE):
+            store.advance_round(r, st)
+    pipeline = SimpleNamespace(store=store)
+    assert RoundPipeline.last_published(pipeline).round == 2  # type: ignore[arg-type]
+
+    # tamper with round 2's stored data (assets), leaving its recorded struct hash as it was
+    con = sqlite3.connect(tmp_path / "relayer.db")
+    row = con.execute("SELECT data FROM attestations WHERE round = 2").fetchone()
+    data = json.loads(row[0])
+    data["totalAssets"] = str(int(data["totalAssets"]) + 1)
+    con.execute("UPDATE attestations SET data = ? WHERE round = 2", (json.dumps(data),))
+    con.commit()
+    con.close()
+    with pytest.raises(HaltError, match="corrupt database"):
+        RoundPipeline.last_published(pipeline)  # type: ignore[arg-type]

@@ -182,6 +182,8 @@ class RoundPipeline:
         for rec in reversed(self.store.rounds([RoundState.DONE, RoundState.SUBMITTING])):
             try:
                 return self.store.get_attestation(rec.round)[0]
+            except HaltError:
+                raise  # a stored attestation that fails its own hash: corrupt database, never skipped
             except RelayerError:
                 continue
         return None

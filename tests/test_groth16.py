@@ -541,3 +541,18 @@ def test_key_file_with_out_of_range_coefficient_rejected(pk, tmp_path) -> None: 
     write_proving_key(tmp_path / PK_FILE, dataclasses.replace(pk, qap=bad_qap, prepared={}))
     with pytest.raises(FormatError, match="outside the circuit"):
         load_proving_key(tmp_path)
+
+
+def test_vk_json_with_a_malformed_count_or_ic_is_a_format_error() -> None:
+    """nPublic must be a JSON integer (a float is not truncated, null is not coerced) and IC a list;
+    every such key is a FormatError, never a bare ValueError/TypeError or a silently accepted key."""
+    from relayer.zk.formats.snarkjs_json import vk_from_json, vk_to_json
+    from relayer.zk.groth16.types import VerifyingKey
+
+    vk = VerifyingKey(G1_GEN, G2_GEN, G2_GEN, G2_GEN, (G1_GEN, g1_mul(G1_GEN, 2)))
+    good = vk_to_json(vk, with_alphabeta=False)
+    assert vk_from_json(good) == vk
+    for bad in ({"nPublic": 1.9}, {"nPublic": "one"}, {"nPublic": None}, {"nPublic": True}, {"nPublic": -1},
+                {"IC": 5}, {"IC": None}):
+        with pytest.raises(FormatError, match="nPublic|IC"):
+            vk_from_json({**good, **bad})

@@ -75,7 +75,13 @@ def vk_from_json(obj: Any) -> VerifyingKey:
         raise FormatError(f"verification key: curve is {obj.get('curve')!r}, expected 'bn128'")
     try:
         ic = obj["IC"]
-        n_pub = int(obj["nPublic"])
+        n_pub_raw = obj["nPublic"]
+        if not isinstance(ic, list):
+            raise FormatError(f"verification key: IC must be a list of G1 points, got {type(ic).__name__}")
+        # snarkjs writes a JSON integer; never truncate a float or coerce null/garbage into a count
+        if isinstance(n_pub_raw, bool) or not isinstance(n_pub_raw, int) or n_pub_raw < 0:
+            raise FormatError(f"verification key: nPublic must be a non-negative integer, got {n_pub_raw!r}")
+        n_pub = n_pub_raw
         vk = VerifyingKey(
             alpha_g1=g1_from_json(obj["vk_alpha_1"], "vk_alpha_1"),
             beta_g2=g2_from_json(obj["vk_beta_2"], "vk_beta_2"),

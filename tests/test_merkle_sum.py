@@ -20,6 +20,7 @@ from relayer.circuits.merkle_sum import (
     parent,
 )
 from relayer.errors import FormatError, VerificationError
+from relayer.zk.field import R
 from relayer.zk.poseidon import poseidon
 
 LEAVES = [LeafData(10 + 7 * i, 1000 + i, 5_000_000 * i, 300_000 * (i % 3)) for i in range(5)]
@@ -75,6 +76,9 @@ def test_tampered_paths_rejected(tree: MerkleSumTree) -> None:
         replace(p, index=8).verify(root)
     with pytest.raises(VerificationError, match="outside"):
         replace(p, owed=-1).verify(root)
+    # a salt that is no field element is a bad path (VerificationError, the CLI's exit code 5)
+    with pytest.raises(VerificationError, match="salt"):
+        replace(p, salt=p.salt + R).verify(root)
 
 
 def test_omitted_account_breaks_its_path(tree: MerkleSumTree) -> None:

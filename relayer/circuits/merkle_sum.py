@@ -110,6 +110,9 @@ class InclusionProof:
             raise VerificationError(f"leaf index {self.index} does not fit a tree of depth {len(self.siblings)}")
         if not 0 <= self.account_id < 1 << ID_BITS:
             raise VerificationError(f"account id {self.account_id} is not a uint64")
+        if not 0 <= self.salt < R:
+            # a salt >= r is no field element: the holder's path is malformed, not a prover failure
+            raise VerificationError(f"salt {self.salt:#x} is outside the field [0, r)")
         for what, v in (("owed", self.owed), ("requirement", self.requirement)):
             if not 0 <= v < 1 << VALUE_BITS:
                 raise VerificationError(f"{what} {v} is outside [0, 2^{VALUE_BITS})")

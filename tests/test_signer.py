@@ -226,3 +226,28 @@ def test_quorum_checks_what_signers_return(tmp_path: Path) -> None:
         QuorumSigner([UnsafeLocalKeySigner(keccak(b"a")), UnsafeLocalKeySigner(keccak(b"a"))], 1, store)
     with pytest.raises(AttestationError, match=">= 1"):
         QuorumSigner(signers(1), 0, store)
+
+
+def test_quorum_rejects_a_corrupt_stored_signature_instead_of_reusing_it(tmp_path: Path) -> None:
+    """A restart reuses stored signatures; one whose bytes no longer recover to its signer is a
+    corrupt database (HaltError), never counted towards the quorum or returned for relaying."""
+    import sqlite3
+
+    db = tmp_path / "q.db"
+    store = Store(f"sqlite:///{db}")
+    att = attestation(1)
+    ready_round(store, att)
+    ss = signers()
+    QuorumSigner(ss, 2, store).sign_round(att, FEEDS)
+    chain_id = FEEDS[0][0]
+    good = store.signatures(1, chain_id)[1]
+    bad = good.signature[:40] + bytes([good.signature[40] ^ 1]) + good.signature[41:]  # flip one bit of s
+    con = sqlite3.connect(db)
+    con.execute("UPDATE signatures SET signature = ? WHERE round = 1 AND chain_id = ? AND signer = ?",
+                ("0x" + bad.hex(), chain_id, good.signer))
+    con.commit()
+    con.close()
+    calls = [s.calls for s in ss]
+    with pytest.raises(HaltError, match=f"stored signature of {good.signer} for chain {chain_id} is invalid"):
+        QuorumSigner(ss, 2, store).sign_round(att, FEEDS)
+    assert [s.calls for s in ss] == calls  # nothing re-signed over the corrupt row

@@ -200,7 +200,15 @@ class QuorumSigner:
                 if rec is not None and rec.digest != digest:
                     raise HaltError(f"round {att.round}: stored signature of {signer.address} for chain {chain_id} is over "
                                     f"another digest; refusing to sign twice")
-                if rec is None:
+                if rec is not None:
+                    # a reused signature is held to the same rule as a fresh one: a stored row that
+                    # no longer recovers to its signer must not count towards the quorum
+                    try:
+                        _check_signature(digest, rec.signature, signer.address)
+                    except AttestationError as exc:
+                        raise HaltError(f"round {att.round}: stored signature of {signer.address} for chain {chain_id} "
+                                        f"is invalid ({exc}); corrupt database") from None
+                else:
                     sig = signer.sign_digest(digest)
                     _check_signature(digest, sig, signer.address)
                     rec = SignatureRecord(att.round, chain_id, feed, signer.address, digest, sig)

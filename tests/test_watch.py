@@ -284,3 +284,27 @@ def test_one_chain_down_does_not_hold_up_the_others(devnet: tuple[AnvilProcess, 
     snap, err = out["devnet-a"], out["devnet-b"]
     assert not isinstance(snap, ChainError) and snap.holdings[0].amount == dep.assets[0].total_deposited
     assert isinstance(err, ChainError) and dead_url in str(err)
+
+
+def test_garbled_finalized_block_number_is_a_chain_error() -> None:
+    """An endpoint whose 'finalized' block carries a non-hex number is named in a ChainError (the
+    pipeline keeps other chains' errors apart by that type), never a bare ValueError."""
+    from types import SimpleNamespace
+
+    from relayer.watch.snapshot import select_block
+
+    class Endpoint:
+        name = "http://bad-node"
+
+        def __init__(self, number: Any) -> None:
+            self.number = number
+
+        def get_block(self, tag: Any) -> dict[str, Any]:
+            assert tag == "finalized"
+            return {"number": self.number}
+
+    chain = SimpleNamespace(name="devnet-a", head_rule="finalized")
+    assert select_block(chain, [Endpoint("0x10"), Endpoint("0xc")]) == 12  # type: ignore[arg-type]
+    for garbled in ("0xzz", "0x", 12, None):
+        with pytest.raises(ChainError, match="http://bad-node finalized block has no valid number"):
+            select_block(chain, [Endpoint("0x10"), Endpoint(garbled)])  # type: ignore[arg-type]

@@ -105,9 +105,13 @@ def select_block(chain: ChainConfig, clients: Sequence[RpcClient]) -> int:
                 raise ChainError(f"{chain.name}: {c.name} does not serve the 'finalized' block tag; set "
                                  "confirmations = N for this chain instead")
             n = block.get("number")
-            if not isinstance(n, str) or not n.startswith("0x"):
-                raise ChainError(f"{chain.name}: {c.name} finalized block has no number: {n!r}")
-            numbers.append(int(n, 16))
+            try:
+                if not isinstance(n, str) or not n.startswith("0x"):
+                    raise ValueError("not a 0x-hex string")
+                numbers.append(int(n, 16))
+            except ValueError:
+                # a garbled number is the endpoint's fault: a ChainError naming it, not a bare ValueError
+                raise ChainError(f"{chain.name}: {c.name} finalized block has no valid number: {n!r}") from None
         return min(numbers)
     head = min(c.block_number() for c in clients)
     if head < rule:

@@ -351,6 +351,9 @@ def test_shape_and_context_errors(market: MarketData) -> None:
             Capacity(*bad)
     with pytest.raises(ProverError, match="block_hash"):
         ChainContext(1, 1, b"\x00" * 31, 0, 1)
+    for not_bytes in ("ab" * 16, None, [0] * 32):  # a hex-ish str of 32 chars is not 32 bytes
+        with pytest.raises(ProverError, match="block_hash"):
+            ChainContext(1, 1, not_bytes, 0, 1)  # type: ignore[arg-type]
     with pytest.raises(ProverError, match="assets"):
         ChainContext(1, 1, b"\x00" * 32, 1 << 96, 1)
     with pytest.raises(ProverError, match="round"):

@@ -77,8 +77,9 @@ class ChainContext:
     round: int
 
     def __post_init__(self) -> None:
-        if len(self.block_hash) != 32:
-            raise ProverError("block_hash must be 32 bytes")
+        # a 32-character str would pass a bare length check and fail later in int.from_bytes
+        if not isinstance(self.block_hash, bytes) or len(self.block_hash) != 32:
+            raise ProverError(f"block_hash must be 32 bytes, got {type(self.block_hash).__name__} {self.block_hash!r}")
         for n, bits in (("chain_id", 64), ("block_number", 64), ("round", 64), ("assets", TOTAL_BITS)):
             v = getattr(self, n)
             if not isinstance(v, int) or isinstance(v, bool) or not 0 <= v < 1 << bits:

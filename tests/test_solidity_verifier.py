@@ -687,3 +687,11 @@ def test_any_tampered_word_rejects_the_batch(verifier: Any, keyset: dict[str, An
         assert verifier.functions.verifyBatch(proofs, flat).call() is False
 
     check()
+
+
+def test_flatten_inputs_takes_exact_integers_only() -> None:
+    """A float or bool public input is refused, not truncated by int() into another value."""
+    assert S.flatten_inputs([[1, 2, R - 1]], 3) == [1, 2, R - 1]
+    for bad in (1.5, 2.0, True, "7"):
+        with pytest.raises(FormatError, match="exact integer"):
+            S.flatten_inputs([[1, bad, 3]], 3)

@@ -117,8 +117,9 @@ def flatten_inputs(inputs: Sequence[Sequence[int]], n_public: int) -> list[int]:
         if len(xs) != n_public:
             raise FormatError(f"proof {i} has {len(xs)} public inputs, the key expects {n_public}")
         for j, x in enumerate(xs):
-            if not 0 <= int(x) < R:
-                raise FormatError(f"public input {j} of proof {i} is not in [0, r)")
+            # exact ints only: int() would truncate a float (or read a bool) into a different input
+            if isinstance(x, bool) or not isinstance(x, int) or not 0 <= x < R:
+                raise FormatError(f"public input {j} of proof {i} is not in [0, r) as an exact integer: {x!r}")
         flat += [int(x) for x in xs]
     return flat
 

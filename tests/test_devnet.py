@@ -393,3 +393,25 @@ def test_foreground_notices_a_dead_anvil(tmp_path):
     assert proc.returncode == ChainError.exit_code, err
     assert "exited on its own" in err
     assert read_state(tmp_path) is None
+
+
+def test_ensure_keys_says_why_a_key_folder_is_not_reused(tmp_path, monkeypatch):
+    """A key folder that exists but does not load (here: its VK no longer matches the hash its
+    metadata records) is replaced only with the reason shown, never silently."""
+    import relayer.devnet.solvency as sol
+    from relayer.keys_setup import CircuitSpec
+
+    made: list[Path] = []
+    monkeypatch.setattr(sol, "setup_solvency_keys", lambda d, spec, backend: made.append(d) or "new keys")
+    spec = CircuitSpec(sol.DEFAULT_CAPACITY)
+    said: list[str] = []
+    # no folder yet: the normal first run, nothing to explain
+    assert sol.ensure_keys(tmp_path / "none", spec, progress=said.append) == "new keys"
+    assert said[-1].startswith("development setup") and "do not load" not in said[-1]
+    # a folder whose files do not load: the reason is part of the message
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "circuit.json").write_text("{not json")
+    assert sol.ensure_keys(broken, spec, progress=said.append) == "new keys"
+    assert "do not load" in said[-1] and str(broken) in said[-1]
+    assert made == [tmp_path / "none", broken]

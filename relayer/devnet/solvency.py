@@ -43,14 +43,17 @@ def ensure_keys(circuit_dir: Path, spec: CircuitSpec, backend: str = "cpu",
                 progress: Callable[[str], None] = lambda m: None) -> SolvencyKeys:
     """The key folder for `spec`: reused when present with the same capacity and market parameters,
     otherwise created by a development setup."""
+    why = ""
     try:
         keys = load_solvency_keys(circuit_dir)
         if keys.spec == spec:
             progress(f"reusing solvency circuit keys in {circuit_dir} ({spec.capacity}, DEV setup)")
             return keys
-    except RelayerError:
-        pass
-    progress(f"development setup of the solvency circuit {spec.capacity} in {circuit_dir} (one local contribution: "
+        why = " (the keys there were made for a different circuit spec)"
+    except RelayerError as exc:
+        # missing keys are the normal first run; anything else (a corrupt folder) is said, not hidden
+        why = f" (the keys there do not load: {exc})" if Path(circuit_dir).exists() else ""
+    progress(f"development setup of the solvency circuit {spec.capacity} in {circuit_dir}{why} (one local contribution: "
              "NOT for production)")
     return setup_solvency_keys(circuit_dir, spec, backend)
 

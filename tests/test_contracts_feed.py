@@ -567,3 +567,50 @@ def test_submitter_cannot_starve_subscribers_with_a_low_gas_limit(env: Env) -> N
     assert rec.functions.calls().call() == 0 and env.feed.functions.lastRound().call() == 0
     send(fn, {"from": env.submitter, "gas": needed})
     assert rec.functions.calls().call() == 1
+
+
+# ------------------------------------------------------------------ checks the Python side never trips
+
+
+def _unbuilt(env: Env, entries: list[ChainEntry], **totals: int) -> Attestation:
+    """An attestation made field by field (Attestation.build refuses these shapes), totals summed
+    unless given."""
+    sums = dict(totalAssets=sum(e.assets for e in entries), totalLiabilities=sum(e.liabilities for e in entries),
+                totalMaintenanceMargin=sum(e.maintenanceMargin for e in entries),
+                totalBadDebt=sum(e.badDebt for e in entries), totalUnderMargined=sum(e.underMargined for e in entries))
+    sums.update(totals)
+    return Attestation(round=1, timestamp=now(env.w3), signerSetVersion=env.feed.functions.signerSetVersion().call(),
+                       chains=tuple(entries), bundleDigest=keccak(BUNDLE), **sums)
+
+
+def test_rejects_no_chains_and_more_than_max_chains(env: Env) -> None:
+    rejects(env, _unbuilt(env, []), "NoChains")
+    own = own_entry(env.w3)
+    others = [other_entry(own.chainId + 1 + i) for i in range(32)]  # 33 chains, sorted, own first
+    data = rejects(env, _unbuilt(env, [own, *others]), "TooManyChains")
+    assert int(data[8:72], 16) == 33 and int(data[72:], 16) == 32
+    # 32 chains: accepted (eth_call with room for 32 stored entries, beyond this module's GAS)
+    att32 = _unbuilt(env, [own, *others[:31]])
+    submit_fn(env, att32, sign(env, att32)).call({"from": env.submitter, "gas": 25_000_000})
+
+
+def test_rejects_totals_that_overflow_uint256(env: Env) -> None:
+    # each entry fits a uint256, their sum does not: never wrapped into a small "matching" total
+    big = 2**255
+    entries = [own_entry(env.w3, assets=big), other_entry(31338, assets=big)]
+    rejects(env, _unbuilt(env, entries, totalAssets=0), "TotalsOverflow")
+
+
+def test_rejects_signature_that_recovers_to_nobody(env: Env) -> None:
+    att = make_att(env, 1)
+    good = sign(env, att)
+    # r = 0: ecrecover answers address(0), which must never count (s and v are canonical)
+    zero_r = b"\0" * 32 + (1).to_bytes(32, "big") + bytes([27])
+    data = rejects(env, att, "InvalidSignature", sigs=[good[0], zero_r])
+    assert int(data[8:], 16) == 1
+
+
+def test_rotate_signers_rejects_more_than_max_signers(env: Env) -> None:
+    many = [Web3.to_checksum_address((i + 1).to_bytes(20, "big")) for i in range(256)]
+    data = expect_revert(env.feed.functions.rotateSigners(many, 1), "TooManySigners", {"from": env.owner})
+    assert int(data[8:72], 16) == 256 and int(data[72:], 16) == 255

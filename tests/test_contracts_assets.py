@@ -174,3 +174,17 @@ def test_aggregator_rounds(chain: Any) -> None:
     expect_revert(agg.functions.getRoundData(3), "NoDataPresent")
     expect_revert(agg.functions.getRoundData(0), "NoDataPresent")
     expect_revert(agg.functions.updateAnswer(1), "NotOwner", {"from": a[1]})
+
+
+def test_vault_asset_list_is_capped(chain: Any) -> None:
+    w3, usdc, _weth, vault = chain
+    a = w3.eth.accounts
+    cap = vault.functions.MAX_ASSETS().call()
+    assert cap == 64
+    # addAsset takes any non-zero address (listing is the owner's call): fill up to the cap
+    for i in range(1, cap):
+        send(vault.functions.addAsset(Web3.to_checksum_address((0x1000 + i).to_bytes(20, "big"))), {"from": a[0]})
+    assert len(vault.functions.assets().call()) == cap
+    data = expect_revert(vault.functions.addAsset(Web3.to_checksum_address((0x2000).to_bytes(20, "big"))),
+                         "TooManyAssets", {"from": a[0]})
+    assert int(data[8:], 16) == cap

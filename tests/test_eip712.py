@@ -210,3 +210,14 @@ def test_public_input_order_matches_the_solvency_circuit() -> None:
     }
     assert len(PUBLIC_INPUTS) == E.INPUTS_PER_CHAIN == len(set(by_name.values()))
     assert E.public_inputs(att) == [by_name[n] for n in PUBLIC_INPUTS]
+
+
+def test_recover_signer_rejects_r_or_s_out_of_range() -> None:
+    """r = 0, r >= n and s = 0 are no signature at all (ecrecover gives address(0) on chain): a
+    clear AttestationError, never an address."""
+    d = keccak(b"x")
+    sig = E.sign_attestation(d, CASES[0]["signatures"][0]["key"])
+    for r, s in ((0, int.from_bytes(sig[32:64], "big")), (E.SECP256K1_N, int.from_bytes(sig[32:64], "big")),
+                 (int.from_bytes(sig[:32], "big"), 0)):
+        with pytest.raises(AttestationError, match="r/s out of range"):
+            E.recover_signer(d, r.to_bytes(32, "big") + s.to_bytes(32, "big") + sig[64:])

@@ -531,3 +531,30 @@ def test_rotated_signer_set_is_not_sent_an_old_set_attestation(lone_feed: tuple[
     assert sub.state == SubmissionState.FAILED
     assert "signer set version 1" in (sub.reason or "") and "version 2" in (sub.reason or "")
     assert store.sent_txs() == [] and chain.w3.eth.get_transaction_count(Account.from_key(op_key).address) == 0
+
+
+def test_a_chain_failing_before_its_submission_exists_raises_its_own_error(tmp_path: Path) -> None:
+    """A submitter that fails before the (round, chain) submission row exists (here: a storage
+    error) surfaces that error from relay_round, not an AssertionError that hides it."""
+    from relayer.errors import StorageError
+
+    store = Store(f"sqlite:///{tmp_path / 'r.db'}")
+    entry = ChainEntry(chainId=1, blockNumber=1, blockHash=keccak(b"b"), assets=2, liabilities=1, maintenanceMargin=0,
+                       badDebt=0, underMargined=0, root=b"\x01" * 32, marketCommitment=b"\x02" * 32,
+                       proofDigest=keccak(b"p"))
+    store.create_round(1, {})
+    store.advance_round(1, RoundState.PROVEN)
+    store.save_attestation(Attestation.build(1, 1, 1, [entry], b"bundle"), b"bundle")
+    store.advance_round(1, RoundState.SIGNED)
+
+    class BrokenSubmitter:
+        chain_id, name = 1, "broken"
+
+        def submit(self, round: int) -> Any:
+            raise StorageError("database error on sqlite:///gone.db: disk I/O error")
+
+    relay = Relay(store, [BrokenSubmitter()])  # type: ignore[list-item]
+    with pytest.raises(StorageError, match="disk I/O error"):
+        relay.relay_round(1)
+    assert store.get_round(1).state == RoundState.SUBMITTING  # type: ignore[union-attr]
+    assert store.get_submission(1, 1) is None

@@ -77,9 +77,10 @@ class Relay:
             log.exception("chain %s round %d: unexpected error", sub.name, round)
             reason = f"unexpected error: {type(exc).__name__}: {exc}"
             cur = self.store.get_submission(round, sub.chain_id)
-            if cur is not None and not cur.state.terminal:
+            if cur is None:
+                raise  # it failed before its submission existed (e.g. the store): the cause, not an AssertionError
+            if not cur.state.terminal:
                 return self.store.transition(round, sub.chain_id, SubmissionState.RETRY, reason)
-            assert cur is not None
             return cur
 
     def _finish(self, round: int) -> None:

@@ -153,3 +153,29 @@ def test_last_published_halts_on_a_corrupt_stored_attestation(tmp_path: Path) ->
     con.close()
     with pytest.raises(HaltError, match="corrupt database"):
         RoundPipeline.last_published(pipeline)  # type: ignore[arg-type]
+
+
+def test_deviation_trigger_from_a_zero_ratio() -> None:
+    """Last published ratio 0 (no assets, liabilities owed): the same 0 again is no move (only the
+    heartbeat republishes it); any non-zero ratio is a move."""
+    from types import SimpleNamespace
+
+    from relayer.attest.eip712 import Attestation, ChainEntry
+    from relayer.pipeline.round import RoundPipeline
+
+    entry = ChainEntry(chainId=1, blockNumber=1, blockHash=keccak(b"b"), assets=0, liabilities=10**6,
+                       maintenanceMargin=0, badDebt=10**6, underMargined=0, root=b"\x01" * 32,
+                       marketCommitment=b"\x02" * 32, proofDigest=keccak(b"p"))
+    last = Attestation.build(1, 1_700_000_000, 1, [entry], b"bundle")
+    fake = SimpleNamespace(last_published=lambda: last,
+                           cfg=SimpleNamespace(relayer=SimpleNamespace(heartbeat_s=3600, deviation_bps=50)))
+    t = float(last.timestamp + 60)
+    assert RoundPipeline.should_publish(fake, 0, 10**6, t) is None  # type: ignore[arg-type]
+    assert RoundPipeline.should_publish(fake, 0, 5 * 10**6, t) is None  # type: ignore[arg-type]
+    assert "ratio moved" in RoundPipeline.should_publish(fake, 1, 10**6, t)  # type: ignore[arg-type,operator]
+    assert "heartbeat" in RoundPipeline.should_publish(fake, 0, 10**6, t + 3600)  # type: ignore[arg-type,operator]
+    # and from a non-zero ratio the relative rule still applies (50 bps of 1.0)
+    last2 = Attestation.build(2, 1_700_000_000, 1, [replace(entry, assets=10**6, badDebt=0)], b"bundle")
+    fake.last_published = lambda: last2
+    assert RoundPipeline.should_publish(fake, 10**6 + 5_000, 10**6, t) is None  # type: ignore[arg-type]
+    assert "ratio moved" in RoundPipeline.should_publish(fake, 10**6 + 5_001, 10**6, t)  # type: ignore[arg-type,operator]

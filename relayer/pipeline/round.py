@@ -198,7 +198,9 @@ class RoundPipeline:
         old, new = ratio_e8(last.totalAssets, last.totalLiabilities), ratio_e8(assets, liabilities)
         if (last.totalAssets >= last.totalLiabilities) != (assets >= liabilities):
             return "solvency changed"
-        if old == 0 or abs(new - old) * 10_000 > self.cfg.relayer.deviation_bps * old:
+        # from a ratio of 0 no relative move is defined: any non-zero ratio is a move, 0 again is not
+        # (otherwise a venue with no assets would republish every interval, the heartbeat ignored)
+        if (new != 0) if old == 0 else abs(new - old) * 10_000 > self.cfg.relayer.deviation_bps * old:
             return f"ratio moved from {old / 1e8:.4f} to {new / 1e8:.4f} (threshold {self.cfg.relayer.deviation_bps} bps)"
         return None
 

@@ -339,3 +339,23 @@ def test_every_tampered_header_field_rejected(node: tuple[AnvilProcess, ChainDep
     del bad["stateRoot"]
     with pytest.raises(ChainError, match="lacks header field"):
         parse_header(bad)
+
+
+def test_more_structurally_bad_nodes_rejected() -> None:
+    """The remaining shape checks of verify_proof, each with a node that must trip it."""
+    key = b"k"
+    path = _path(key)
+    cases: list[tuple[list[bytes], str]] = []
+    # a short node with an empty hex-prefix path, and an extension whose path is empty
+    cases.append(([rlp.encode([b"", b"v"])], "empty hex-prefix path"))
+    cases.append(([rlp.encode([b"\x00", keccak(b"child")])], "extension node with an empty path"))
+    # an inline (embedded) child whose RLP is 32 bytes or more must have been referenced by hash
+    branch: list[Any] = [b""] * 17
+    branch[path[0]] = [_hp(path[1:], True), b"x" * 40]
+    cases.append(([rlp.encode(branch)], "embedded node of"))
+    # an extension that consumes all 64 nibbles, then a branch: no key ends inside a branch
+    inner = rlp.encode([b""] * 17)
+    cases.append(([rlp.encode([_hp(path, False), keccak(inner)]), inner], "whole key consumed"))
+    for proof, msg in cases:
+        with pytest.raises(ChainError, match=msg):
+            verify_proof(keccak(proof[0]), key, proof)

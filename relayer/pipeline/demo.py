@@ -184,9 +184,12 @@ def run_demo(devnet_dir: Path, base_port: int, keep: bool = False, out: Callable
         steps = script(cfg)
         pipeline = build_pipeline(cfg, env=env, prover_workers=0, progress=lambda m: out(f"   {m}"))
         step_no = [0]
+        unfinished: list[str] = []  # rounds that failed or did not reach every feed: the demo must say so
         out(f"-- step 1/{len(steps)}: {steps[0].title}")
 
         def after_round(o: Any) -> None:
+            if o.status not in ("done", "skipped"):
+                unfinished.append(f"step {step_no[0] + 1}: round {o.round or '-'} {o.status} ({o.reason})")
             out(f"   => round {o.round or '-'}: {o.status}" + (f", ratio {fmt_ratio(o.ratio_e8)}" if o.ratio_e8 else "")
                 + (f", solvent {o.solvent}" if o.solvent is not None else "") + (f" ({o.reason})" if o.reason else "")
                 + (f"; lending guards: {guards(cfg)}" if o.status == "done" else ""))
@@ -204,6 +207,9 @@ def run_demo(devnet_dir: Path, base_port: int, keep: bool = False, out: Callable
         out(f"\n== done in {time.time() - t0:.0f}s" + (f". Inspect: relayer status -c {state['config']}; relayer verify "
                                                        f"ROUND -c {state['config']}" if keep else " (--keep leaves the "
                                                        "chains up for `relayer status` / `relayer verify ROUND`)"))
+        if unfinished:
+            out("demo FAILED: not every round reached every feed:\n  " + "\n  ".join(unfinished))
+            return 1
         return 0
     except RelayerError as exc:
         out(f"demo failed: {exc}")

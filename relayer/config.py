@@ -5,7 +5,8 @@ variables, then CLI flags, each overriding the one before. Every problem is repo
 Environment mapping (names are upper case; chain names match case-insensitively, `-` as `_`):
 
     RELAYER_DATABASE_URL, RELAYER_ROUND_INTERVAL_S, RELAYER_HEARTBEAT_S, RELAYER_DEVIATION_BPS,
-    RELAYER_PROVER, RELAYER_KEYS (comma-separated paths), RELAYER_QUORUM, RELAYER_PASSWORD_ENV
+    RELAYER_PROVER, RELAYER_KEYS (comma-separated paths), RELAYER_QUORUM, RELAYER_PASSWORD_ENV,
+    RELAYER_MAX_PRICE_AGE_S
                                           -> [relayer].<field>
     RELAYER_CHAINS__<NAME>__<FIELD>       -> [[chains]] whose name is NAME, e.g.
                                              RELAYER_CHAINS__ARBITRUM__RPC=https://a,https://b
@@ -54,6 +55,9 @@ ENV_PREFIX = "RELAYER_"
 DEFAULT_PASSWORD_ENV = "RELAYER_KEYSTORE_PASSWORD"
 ZERO_ADDRESS = "0x" + "0" * 40
 WEI_PER_GWEI = 10**9
+# How old (seconds, snapshot block time - the aggregator round's updatedAt) a price may be before the
+# round is refused: a day, Chainlink's longest usual heartbeat. Set per asset, per chain or globally.
+DEFAULT_MAX_PRICE_AGE_S = 86_400
 
 # Keys that would hold a secret: never accepted from the TOML, whatever section they are in.
 _SECRET_KEYS = {"password", "private_key", "privatekey", "secret", "mnemonic", "seed", "passphrase", "key_password"}
@@ -132,9 +136,13 @@ def _expand_env(url: str) -> str:
 def _check_rpc_url(value: Any) -> str:
     if not isinstance(value, str):
         raise ValueError(f"expected a URL string, got {type(value).__name__}")
-    m = re.match(r"^(https?|wss?)://[^\s/]+", value)
-    if not m:
-        raise ValueError(f"{value!r} is not an http(s):// or ws(s):// URL")
+    # the watcher (relayer.watch.rpc) and the relay speak JSON-RPC over HTTP(S) only; a websocket URL
+    # would pass here and fail at the first round, so it is refused now, with the fix
+    if re.match(r"^wss?://", value, re.IGNORECASE):
+        raise ValueError(f"{value!r} is a websocket URL; only http(s):// JSON-RPC endpoints are supported "
+                         "(use the provider's https:// URL)")
+    if not re.match(r"^https?://[^\s/]+", value):
+        raise ValueError(f"{value!r} is not an http(s):// URL")
     return value
 
 
@@ -163,6 +171,8 @@ class RelayerSettings(_Model):
     password_env: str = Field(default=DEFAULT_PASSWORD_ENV, description="environment variable holding the keystore password")
     # (added by the pipeline) folder of the solvency circuit's keys and circuit.json (relayer.keys_setup)
     circuit_dir: Path = Field(default=Path("circuit"), description="solvency circuit keys folder (relative to the config file)")
+    max_price_age_s: Int = Field(default=DEFAULT_MAX_PRICE_AGE_S, gt=0,
+                                 description="default for every chain: refuse a round whose oracle price is older")
 
     @field_validator("database_url")
     @classmethod
@@ -249,6 +259,9 @@ class AssetConfig(_Model):
     price_feed: Address
     decimals: Int = Field(ge=0, le=77, description="the token's decimals (10**77 < 2**256)")
     haircut_bps: Int = Field(default=0, ge=0, le=10_000, description="value counted = price * (10000 - haircut_bps) / 10000")
+    max_price_age_s: Int | None = Field(default=None, gt=0, description="refuse the round when this asset's price "
+                                        "(aggregator updatedAt) is older than this at the snapshot block; "
+                                        "default: the chain's, else relayer.max_price_age_s")
 
 
 class ChainConfig(_Model):
@@ -263,6 +276,8 @@ class ChainConfig(_Model):
     feed: Address
     assets: tuple[AssetConfig, ...] = Field(min_length=1)
     gas: GasPolicy = Field(default_factory=lambda: GasPolicy())
+    max_price_age_s: Int | None = Field(default=None, gt=0, description="default max_price_age_s of this chain's "
+                                        "assets (unset: relayer.max_price_age_s)")
     # (added by the pipeline) the venue's private book for this chain: a relayer-ledger/1 JSON file or a
     # SQLite ledger database (.db/.sqlite), relative to the config file; default ledgers/<name>.json
     ledger: Path | None = None
@@ -311,12 +326,43 @@ class ChainConfig(_Model):
             return self.confirmations
         return "finalized"
 
+    def price_age_limit(self, asset: AssetConfig) -> int:
+        """Seconds `asset`'s price may lag the snapshot block: the asset's own max_price_age_s, else
+        the chain's, else the default (load_config fills the chain's from relayer.max_price_age_s)."""
+        if asset.max_price_age_s is not None:
+            return asset.max_price_age_s
+        if self.max_price_age_s is not None:
+            return self.max_price_age_s
+        return DEFAULT_MAX_PRICE_AGE_S
+
 
 class RelayerConfig(_Model):
     """The whole file: `[relayer]` plus one or more `[[chains]]`."""
 
     relayer: RelayerSettings = Field(default_factory=lambda: RelayerSettings())
     chains: tuple[ChainConfig, ...] = Field(min_length=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _inherit_price_age(cls, data: Any) -> Any:
+        """relayer.max_price_age_s is the default of every chain that sets none (a chain's own value
+        is its assets' default, see ChainConfig.price_age_limit). Copied only when it is a valid
+        value: an invalid one is reported once, at relayer.max_price_age_s, not under every chain."""
+        if not isinstance(data, dict) or not isinstance(data.get("relayer"), dict):
+            return data
+        value = data["relayer"].get("max_price_age_s")
+        if value is None or isinstance(value, (bool, float)):
+            return data
+        try:
+            if int(str(value).strip()) <= 0:
+                return data
+        except ValueError:
+            return data
+        chains = data.get("chains")
+        if isinstance(chains, list):
+            data = {**data, "chains": [{**c, "max_price_age_s": value} if isinstance(c, dict) and "max_price_age_s"
+                                       not in c else c for c in chains]}
+        return data
 
     @field_validator("chains")
     @classmethod

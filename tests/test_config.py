@@ -318,3 +318,54 @@ def test_keystore_password_from_env(tmp_path):
     assert cfg.keystore_password({"RELAYER_KEYSTORE_PASSWORD": "pw"}) == "pw"
     with pytest.raises(ConfigError, match="RELAYER_KEYSTORE_PASSWORD"):
         cfg.keystore_password({})
+
+
+def test_websocket_rpc_urls_rejected_only_http_is_spoken(tmp_path):
+    # the watcher and the relay speak JSON-RPC over HTTP(S) only: a ws(s):// URL must fail at load,
+    # not at the first round
+    for url in ("ws://127.0.0.1:8546", "wss://eth.example.com/v2/key"):
+        bad(tmp_path, GOOD.replace('"http://127.0.0.1:8546"', f'"{url}"'), "chains[1].rpc", "only http(s)",
+            "(chain 'beta')")
+    # also when the URL comes from a variable
+    bad(tmp_path, GOOD, "chains[1].rpc", "only http(s)", "RELAYER_CHAINS__BETA__RPC",
+        env={"RELAYER_CHAINS__BETA__RPC": "wss://a.example"})
+    assert load_text(tmp_path, GOOD.replace('"http://127.0.0.1:8546"', '"https://rpc.example/x"')).chain("beta").rpc \
+        == ("https://rpc.example/x",)
+
+
+def test_max_price_age_per_asset_chain_and_global(tmp_path):
+    from relayer.config import DEFAULT_MAX_PRICE_AGE_S
+
+    cfg = load_text(tmp_path, GOOD)
+    alpha, beta = cfg.chains
+    assert DEFAULT_MAX_PRICE_AGE_S == 86_400
+    assert cfg.relayer.max_price_age_s == 86_400
+    assert [alpha.price_age_limit(a) for a in alpha.assets] == [86_400, 86_400]
+    # a global value is every chain's default; a chain's value is its assets' default; an asset's wins
+    text = (GOOD.replace("quorum = 2", "quorum = 2\nmax_price_age_s = 7200")
+            .replace("confirmations = 2", "confirmations = 2\nmax_price_age_s = 3600")
+            .replace("haircut_bps = 1000", "haircut_bps = 1000\nmax_price_age_s = 600"))
+    cfg = load_text(tmp_path, text)
+    alpha, beta = cfg.chains
+    assert [alpha.price_age_limit(a) for a in alpha.assets] == [3600, 600]
+    assert [beta.price_age_limit(a) for a in beta.assets] == [7200]
+    # environment variables at each level
+    cfg = load_text(tmp_path, GOOD, env={"RELAYER_MAX_PRICE_AGE_S": "900",
+                                         "RELAYER_CHAINS__ALPHA__ASSETS__WETH__MAX_PRICE_AGE_S": "60"})
+    assert [cfg.chains[0].price_age_limit(a) for a in cfg.chains[0].assets] == [900, 60]
+    assert cfg.chains[1].price_age_limit(cfg.chains[1].assets[0]) == 900
+
+
+def test_max_price_age_must_be_positive(tmp_path):
+    bad(tmp_path, GOOD.replace("quorum = 2", "quorum = 2\nmax_price_age_s = 0"), "relayer.max_price_age_s",
+        "greater than 0")
+    bad(tmp_path, GOOD.replace("confirmations = 2", "confirmations = 2\nmax_price_age_s = -5"),
+        "chains[0].max_price_age_s", "greater than 0")
+    bad(tmp_path, GOOD.replace("haircut_bps = 1000", "haircut_bps = 1000\nmax_price_age_s = 0"),
+        "chains[0].assets[1].max_price_age_s", "greater than 0")
+    bad(tmp_path, GOOD.replace("haircut_bps = 1000", "haircut_bps = 1000\nmax_price_age_s = 1.5"),
+        "chains[0].assets[1].max_price_age_s", "whole number")
+    # an invalid global value is reported once, where it is written (not again under every chain)
+    msg = bad(tmp_path, GOOD.replace("quorum = 2", "quorum = 2\nmax_price_age_s = -1"), "relayer.max_price_age_s")
+    assert "chains[" not in msg, msg
+    bad(tmp_path, GOOD, "relayer.max_price_age_s", "RELAYER_MAX_PRICE_AGE_S", env={"RELAYER_MAX_PRICE_AGE_S": "0"})

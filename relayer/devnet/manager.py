@@ -18,7 +18,7 @@ from typing import Any
 import tomli_w
 from web3 import Web3
 
-from relayer.config import DEFAULT_PASSWORD_ENV, RelayerConfig, load_config
+from relayer.config import DEFAULT_MAX_PRICE_AGE_S, DEFAULT_PASSWORD_ENV, RelayerConfig, load_config
 from relayer.devnet.anvil import AnvilProcess, start_anvil, stop_pid
 from relayer.devnet.deploy import ChainDeployment, deploy_chain
 from relayer.devnet.keys import DEV_KEYSTORE_PASSWORD, devnet_password, ensure_operator_keys
@@ -207,6 +207,9 @@ def write_devnet_config(devnet_dir: Path, state: dict[str, Any]) -> Path:
             "keys": [str(Path(o["keystore"]).relative_to(devnet_dir)) for o in state["operators"]],
             "quorum": state["quorum"],
             "password_env": state["password_env"],
+            # written out, not left to the default: the devnet's aggregators are updated by the demo
+            # and the tests; a price older than this at the snapshot block refuses the round
+            "max_price_age_s": DEFAULT_MAX_PRICE_AGE_S,
         },
         "chains": chains,
     }

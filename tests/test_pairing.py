@@ -12,7 +12,7 @@ from py_ecc import optimized_bn128 as bn
 from relayer.errors import VerificationError
 from relayer.zk import pairing as pr
 from relayer.zk.field import Q, R
-from relayer.zk.groth16.ec import B2, G1_GEN, G2, G2_GEN, g1_add, g1_mul, g1_neg, g2_add, g2_mul
+from relayer.zk.curve import B2, G1_GEN, G2, G2_GEN, g1_add, g1_mul, g1_neg, g2_add, g2_mul
 
 RNG = random.Random(20261126)
 # cofactor of the order-r subgroup in E'(Fq2): #E'(Fq2) = r·(2p − r) for BN curves
@@ -83,7 +83,7 @@ def _random_twist_point() -> tuple[tuple[int, int], tuple[int, int]]:
 
 
 def _slow_mul(p, k: int):  # type: ignore[no-untyped-def]
-    """[k]P with the independent generic Jacobian code of groth16.ec (no reduction of k mod r)."""
+    """[k]P with the independent generic Jacobian code of relayer.zk.curve (no reduction of k mod r)."""
     return G2.to_affine(G2.mul(G2.from_affine(p), k))
 
 
@@ -389,12 +389,13 @@ def test_subgroup_test_rejects_every_small_order_component() -> None:
 
 def test_groth16_checks_use_the_fast_code(monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """g2_valid (keys, zkeys, proofs) goes through g2_in_subgroup; the verifier through the multi-pairing."""
-    from relayer.zk.groth16 import ec, verifier
+    from relayer.zk import curve
+    from relayer.zk.groth16 import verifier
 
     calls: list[str] = []
-    monkeypatch.setattr(ec, "g2_in_subgroup", lambda q: calls.append("sub") or pr.g2_in_subgroup(q))
+    monkeypatch.setattr(curve, "g2_in_subgroup", lambda q: calls.append("sub") or pr.g2_in_subgroup(q))
     monkeypatch.setattr(verifier, "pairing_product_is_one", lambda ps, fixed=(): calls.append("pair") or pr.pairing_product_is_one(ps, fixed))
-    assert ec.g2_valid(g2_mul(G2_GEN, 12345))
-    assert not ec.g2_valid(_random_twist_point())
+    assert curve.g2_valid(g2_mul(G2_GEN, 12345))
+    assert not curve.g2_valid(_random_twist_point())
     assert verifier._pairing_product_is_one([(G1_GEN, G2_GEN), (g1_neg(G1_GEN), G2_GEN)], fixed_last=True)
     assert calls == ["sub", "sub", "pair"]

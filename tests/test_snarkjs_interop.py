@@ -6,6 +6,7 @@ powers of tau with one contribution, and a Groth16 zkey with one phase-2 contrib
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 import subprocess
@@ -17,10 +18,14 @@ from relayer.errors import FormatError, ToolError
 from relayer.tools import circom_cmd, snarkjs_cmd
 from relayer.zk.backends import get_backend
 from relayer.zk.formats.r1cs_file import read_r1cs, write_r1cs
+from relayer.zk.curve import g1_mul
+from relayer.zk.field import R
 from relayer.zk.formats.snarkjs_json import (
+    alphabeta_12,
     read_proof_json,
     read_public_json,
     read_vk_json,
+    vk_from_json,
     vk_to_json,
     write_proof_json,
     write_public_json,
@@ -274,3 +279,46 @@ def test_our_key_written_as_zkey_is_used_by_snarkjs(art: Path, backend, tmp_path
     write_vk_json(tmp_path / "vk.json", pk.vk)
     assert _snarkjs_verifies(tmp_path, tmp_path / "vk.json", tmp_path / "pub.json", tmp_path / "p.json")
     assert verify(pk.vk, read_public_json(tmp_path / "pub.json"), read_proof_json(tmp_path / "p.json"))
+
+
+# --- vk_alphabeta_12: the fast pairing against snarkjs's stored value and against py_ecc ---------
+_VECTORS = Path(__file__).parent / "vectors" / "groth16_snarkjs.json"
+
+
+def _alphabeta_py_ecc(vk) -> list[list[list[str]]]:  # type: ignore[no-untyped-def]
+    """The same value with py_ecc's pairing (seconds), as an independent oracle.
+
+    py_ecc's Fq12 is Fq[w]/(w¹² − 18w⁶ + 82) with w⁶ = 9 + u, the same w as the tower, so the tower
+    coefficient of v^j w^i (a + b·u, k = 2j + i) is a = p[k] + 9·p[k+6], b = p[k+6]; snarkjs stores
+    e^m with m = 2z(6z² + 3z + 1), z the BN parameter."""
+    from py_ecc.optimized_bn128 import pairing
+
+    from relayer.zk.curve import to_py_ecc_g1, to_py_ecc_g2
+    from relayer.zk.field import Q
+
+    z = 4965661367192848881
+    m = 2 * z * (6 * z * z + 3 * z + 1)
+    p = [int(c) for c in (pairing(to_py_ecc_g2(vk.beta_g2), to_py_ecc_g1(vk.alpha_g1)) ** (m % R)).coeffs]
+    return [[[str((p[2 * j + i] + 9 * p[2 * j + i + 6]) % Q), str(p[2 * j + i + 6])] for j in range(3)] for i in range(2)]
+
+
+def test_alphabeta_equals_snarkjs_and_py_ecc() -> None:
+    doc = json.loads(_VECTORS.read_text())["verification_key"]
+    vk = vk_from_json(doc)
+    ours = alphabeta_12(vk)
+    assert ours == doc["vk_alphabeta_12"]  # snarkjs's own number for this key
+    assert ours == _alphabeta_py_ecc(vk)
+    # another key gives another value (the layout is not read off the input)
+    other = dataclasses.replace(vk, alpha_g1=g1_mul(vk.alpha_g1, 2))
+    assert alphabeta_12(other) != ours
+    assert alphabeta_12(other) == _alphabeta_py_ecc(other)
+
+
+def test_alphabeta_rejects_infinity_and_off_curve_points() -> None:
+    vk = vk_from_json(json.loads(_VECTORS.read_text())["verification_key"])
+    with pytest.raises(FormatError, match="infinity"):
+        alphabeta_12(dataclasses.replace(vk, alpha_g1=None))
+    with pytest.raises(FormatError, match="infinity"):
+        alphabeta_12(dataclasses.replace(vk, beta_g2=None))
+    with pytest.raises(FormatError, match="not curve points"):
+        alphabeta_12(dataclasses.replace(vk, alpha_g1=(1, 3)))

@@ -47,7 +47,7 @@ def _f2_pow(a: Fq2, e: int) -> Fq2:
     return acc
 
 
-# twist coefficient b' = 3/ξ (the same value as relayer.zk.groth16.ec.B2)
+# twist coefficient b' = 3/ξ (the same value as relayer.zk.curve.B2)
 B2: Fq2 = _f2_mul((3, 0), _f2_inv(XI))
 
 # Frobenius constants, computed from p (not pasted): w^(p^k) = w · ξ^((p^k−1)/6), so the coefficient of

@@ -13,41 +13,28 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from relayer.errors import FormatError
-from relayer.zk.field import Q, R
+from relayer.errors import FormatError, VerificationError
+from relayer.zk.field import R
 from relayer.zk.groth16.keys import g1_from_json, g1_json, g2_from_json, g2_json
 from relayer.zk.groth16.types import Proof, VerifyingKey
-
-_BN_Z = 4965661367192848881
-_FFJS_EXP = 2 * _BN_Z * (6 * _BN_Z * _BN_Z + 3 * _BN_Z + 1)
+from relayer.zk.pairing import final_exponentiation, miller_loop
 
 
 def alphabeta_12(vk: VerifyingKey) -> list[list[list[str]]]:
-    """e(alpha_1, beta_2) in snarkjs's vk_alphabeta_12 layout, computed with py_ecc's pairing.
+    """e(alpha_1, beta_2) in snarkjs's vk_alphabeta_12 layout, with relayer.zk.pairing (milliseconds).
 
-    py_ecc's Fq12 is Fq[w]/(w¹² − 18w⁶ + 82) with w⁶ = 9 + u, the same w as the tower, so the tower
-    coefficient of v^j w^i (a + b·u, k = 2j + i) is a = p[k] + 9·p[k+6], b = p[k+6].
-    ffjavascript's final exponentiation (Fuentes-Castañeda et al.) yields e^m with
-    m = 2z(6z² + 3z + 1), z = 4965661367192848881 (the BN parameter); checked on a snarkjs key.
+    ffjavascript's final exponentiation (Fuentes-Castañeda et al.) yields e^m with m = 2z(6z² + 3z + 1),
+    z the BN parameter: exactly what `final_exponentiation` computes (pairing.HARD_MULTIPLE), and both
+    use the tower Fq12 = Fq6[w]/(w² − v), so row i, column j is the flat slot 6i + 2j (re, im).
+    tests/test_snarkjs_interop.py checks the value against snarkjs's file and against py_ecc.
     """
-    from relayer.zk.curve import to_py_ecc_g1, to_py_ecc_g2
-    from py_ecc.optimized_bn128 import pairing
-
     if vk.alpha_g1 is None or vk.beta_g2 is None:
         raise FormatError("alpha/beta of the verifying key are the point at infinity")
-    e = pairing(to_py_ecc_g2(vk.beta_g2), to_py_ecc_g1(vk.alpha_g1)) ** (_FFJS_EXP % R)
-
-    p = [int(c) for c in e.coeffs]
-    out: list[list[list[str]]] = []
-    for i in range(2):
-        row = []
-        for j in range(3):
-            k = 2 * j + i
-            b = p[k + 6]
-            a = (p[k] + 9 * b) % Q
-            row.append([str(a), str(b)])
-        out.append(row)
-    return out
+    try:
+        e = final_exponentiation(miller_loop([(vk.alpha_g1, vk.beta_g2)]))
+    except VerificationError as exc:
+        raise FormatError(f"verification key: alpha/beta are not curve points ({exc})") from exc
+    return [[[str(e[6 * i + 2 * j]), str(e[6 * i + 2 * j + 1])] for j in range(3)] for i in range(2)]
 
 
 def vk_to_json(vk: VerifyingKey, with_alphabeta: bool = True) -> dict[str, Any]:

@@ -21,7 +21,7 @@ import numpy as np
 from relayer.errors import FormatError
 from relayer.zk.field import Q, R, G1Point, G2Point, array_to_g1, array_to_g2, ints_to_limbs, limbs_to_ints
 from relayer.zk.formats.binfile import BinFile, Reader, read_container
-from relayer.zk.groth16.ec import G1, G2, g1_valid, g2_valid
+from relayer.zk.curve import G1, G2, g1_valid, g2_valid
 from relayer.zk.groth16.keys import ProvingKey
 from relayer.zk.groth16.qap import QAP
 from relayer.zk.groth16.types import VerifyingKey

@@ -26,7 +26,7 @@ import numpy as np
 
 from relayer.errors import FormatError
 from relayer.zk.field import Q, R, G1Point, G2Point, array_to_g1, array_to_g2, g1_to_array, g2_to_array
-from relayer.zk.groth16.ec import g1_valid, g2_valid
+from relayer.zk.curve import g1_valid, g2_valid
 from relayer.zk.groth16.qap import QAP, Coef
 from relayer.zk.groth16.types import VerifyingKey
 

@@ -21,7 +21,7 @@ from relayer.errors import ProverError, UnsatisfiedConstraint, VerificationError
 from relayer.zk.backends.base import ProverBackend
 from relayer.zk.field import R, ints_to_limbs
 from relayer.zk.groth16 import qap as qapmod
-from relayer.zk.groth16.ec import G1, G2, g1_mul, g1_neg
+from relayer.zk.curve import G1, G2, g1_mul, g1_neg
 from relayer.zk.groth16.keys import DEV_WARNING, ProvingKey
 from relayer.zk.groth16.types import Proof
 from relayer.zk.groth16.verifier import verify

@@ -29,7 +29,7 @@ from relayer.errors import FormatError, ProverError
 from relayer.zk.backends.base import ProverBackend
 from relayer.zk.field import R, G1Point, G2Point, array_to_g1, fr_root_of_unity, g1_to_array, g2_to_array, ints_to_limbs
 from relayer.zk.groth16 import qap as qapmod
-from relayer.zk.groth16.ec import (
+from relayer.zk.curve import (
     G1,
     G1_GEN,
     G2,
@@ -293,8 +293,8 @@ def phase1_verify_contribution(old: PowersOfTau, new: PowersOfTau) -> None:
     """Check that `new` is `old` plus one valid contribution: same history, a transcript hash
     that recomputes, proofs of knowledge of t, a, b, the new points are the old ones times those
     secrets (pairings), and the new powers are consistent (phase1_verify)."""
-    from relayer.zk.groth16.ec import g1_neg
-    from relayer.zk.groth16.verifier import _pairing_product_is_one
+    from relayer.zk.curve import g1_neg
+    from relayer.zk.pairing import pairing_product_is_one as _pairing_product_is_one
 
     if new.power != old.power or new.contributions[:-1] != old.contributions or len(new.contributions) != len(old.contributions) + 1:
         raise ProverError("powers of tau: the new file does not extend the old one by exactly one contribution")
@@ -315,8 +315,8 @@ def phase1_verify_contribution(old: PowersOfTau, new: PowersOfTau) -> None:
 def phase1_verify(ptau: PowersOfTau) -> None:
     """Check the powers are consistent: e([τ^{i+1}]G1, G2) = e([τ^i]G1, [τ]G2) on a random combination,
     and the same for G2, α and β (one multi-pairing each). Raises ProverError on failure."""
-    from relayer.zk.groth16.verifier import _pairing_product_is_one
-    from relayer.zk.groth16.ec import g1_lincomb, g1_neg
+    from relayer.zk.pairing import pairing_product_is_one as _pairing_product_is_one
+    from relayer.zk.curve import g1_lincomb, g1_neg
 
     def rand_comb(points: Sequence[G1Point], rs: Sequence[int]) -> G1Point:
         return g1_lincomb(points, rs)
@@ -529,7 +529,8 @@ def phase2_new(r1cs: R1CS, basis: LagrangeBasis | PowersOfTau) -> ProvingKey:
 
 def scale_g1_points(points: np.ndarray, k: int) -> np.ndarray:
     """[k]·P for every row of an (n, 2, 4) array: compiled (numba) when available, else plain ints."""
-    from relayer.zk.groth16.ec import _naf, scale_all_g1_fast
+    from relayer.zk.curve import scale_all_g1_fast
+    from relayer.zk.pairing import _naf
 
     if points.shape[0] == 0:
         return points.copy()
@@ -573,8 +574,8 @@ def phase2_verify_contribution(old: ProvingKey, new: ProvingKey, backend: Prover
     C and H unchanged; a transcript hash that recomputes; a proof of knowledge of d with
     e(new δ1, G2) = e(old δ1, [d]G2) and e(new δ1, G2) = e(G1, new δ2); and C, H divided by the same
     d: e(Σρ_i C'_i, δ'2) = e(Σρ_i C_i, δ2) for random ρ (one MSM per query on `backend`)."""
-    from relayer.zk.groth16.ec import g1_neg
-    from relayer.zk.groth16.verifier import _pairing_product_is_one
+    from relayer.zk.curve import g1_neg
+    from relayer.zk.pairing import pairing_product_is_one as _pairing_product_is_one
 
     if new.contributions[:-1] != old.contributions or len(new.contributions) != len(old.contributions) + 1:
         raise ProverError("phase 2: the new key does not extend the old one by exactly one contribution")

@@ -1,7 +1,7 @@
 """Groth16 verification: single proofs and random-linear-combination batches.
 
-Pairings: `relayer.zk.pairing` (pure-Python optimal ate, checked against py_ecc in tests/test_pairing.py
-and here by `pairing_product_is_one_py_ecc`).
+Pairings: `relayer.zk.pairing` (pure-Python optimal ate; tests/test_pairing.py checks it against py_ecc,
+and tests/test_groth16.py checks this verifier against a py_ecc pairing product).
 
 Single (Groth 2016, eq. in snarkjs `groth16_verify.js`):
     e(−A, B) · e(vk_x, γ) · e(C, δ) · e(α, β) = 1,   vk_x = IC_0 + Σ x_i · IC_i.
@@ -16,26 +16,14 @@ import logging
 from collections.abc import Sequence
 
 from eth_hash.auto import keccak
-from py_ecc import optimized_bn128 as bn
 
 from relayer.errors import ProverError
+from relayer.zk.curve import G1, g1_lincomb, g1_mul, g1_neg, g1_valid, g2_valid
 from relayer.zk.field import R, G1Point, G2Point
-from relayer.zk.groth16.ec import G1, g1_lincomb, g1_neg, g1_valid, g1_mul, g2_valid
 from relayer.zk.groth16.types import Proof, VerifyingKey
-from relayer.zk.curve import to_py_ecc_g1, to_py_ecc_g2
 from relayer.zk.pairing import pairing_product_is_one
 
 log = logging.getLogger(__name__)
-
-
-def pairing_product_is_one_py_ecc(pairs: Sequence[tuple[G1Point, G2Point]]) -> bool:
-    """The same check with py_ecc's pairing (slow; the reference the fast path is tested against)."""
-    acc = bn.FQ12.one()
-    for p, q in pairs:
-        if p is None or q is None:
-            continue  # e(O, Q) = e(P, O) = 1
-        acc = acc * bn.pairing(to_py_ecc_g2(q), to_py_ecc_g1(p), final_exponentiate=False)
-    return bn.final_exponentiate(acc) == bn.FQ12.one()
 
 
 def _pairing_product_is_one(pairs: Sequence[tuple[G1Point, G2Point]], fixed_last: bool = False) -> bool:

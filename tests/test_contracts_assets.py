@@ -188,3 +188,86 @@ def test_vault_asset_list_is_capped(chain: Any) -> None:
     data = expect_revert(vault.functions.addAsset(Web3.to_checksum_address((0x2000).to_bytes(20, "big"))),
                          "TooManyAssets", {"from": a[0]})
     assert int(data[8:], 16) == cap
+
+
+# ------------------------------------------------------------------ re-entrancy guard
+
+REENTRANCY = keccak(text="Reentrancy()")[:4]
+ATTACK_DEPOSIT, ATTACK_WITHDRAW = 1, 2
+
+
+def _hostile_token(chain: Any) -> Any:
+    """A listed ReentrantToken: a[1] holds 10^6 and approved the vault; the token holds 10^6 of
+    itself (what a re-entrant deposit would pull)."""
+    w3, _, _, vault = chain
+    a = w3.eth.accounts
+    tok = deploy_any(w3, "ReentrantToken")
+    send(vault.functions.addAsset(tok.address), {"from": a[0]})
+    for holder in (a[1], tok.address):
+        send(tok.functions.mint(holder, 10**6), {"from": a[0]})
+    send(tok.functions.approve(vault.address, 2**256 - 1), {"from": a[1]})
+    return tok
+
+
+def test_vault_deposit_reentered_by_the_token_hits_the_guard(chain: Any) -> None:
+    w3, _, _, vault = chain
+    a = w3.eth.accounts
+    tok = _hostile_token(chain)
+    # during the outer deposit's transferFrom the token deposits 500 of its own: unguarded, the
+    # outer deposit would count those 500 as its own receipt too (1000 + 500 credited twice)
+    send(tok.functions.arm(vault.address, ATTACK_DEPOSIT, 500, False), {"from": a[0]})
+    r = send(vault.functions.deposit(tok.address, 1000, a[5]), {"from": a[1]})
+    assert tok.functions.attacked().call() is True
+    assert tok.functions.reentryOk().call() is False
+    assert tok.functions.reentryData().call() == REENTRANCY  # the guard's error, nothing else
+    # only the outer deposit moved anything, and it was credited once
+    (ev,) = events(vault, r, "Deposited")
+    assert dict(ev["args"]) == {"token": tok.address, "from": a[1], "account": a[5], "amount": 1000}
+    assert vault.functions.balanceOf(a[5], tok.address).call() == 1000
+    assert vault.functions.balanceOf(tok.address, tok.address).call() == 0
+    assert vault.functions.totalHeld(tok.address).call() == 1000 == tok.functions.balanceOf(vault.address).call()
+    assert tok.functions.balanceOf(tok.address).call() == 10**6
+
+
+def test_vault_withdraw_reentered_by_the_token_hits_the_guard(chain: Any) -> None:
+    w3, _, _, vault = chain
+    a = w3.eth.accounts
+    tok = _hostile_token(chain)
+    send(vault.functions.deposit(tok.address, 1000, a[1]), {"from": a[1]})
+    send(vault.functions.deposit(tok.address, 300, tok.address), {"from": a[1]})  # the token's own vault balance
+    # during the outer withdraw's transfer the token withdraws its own 300
+    send(tok.functions.arm(vault.address, ATTACK_WITHDRAW, 300, False), {"from": a[0]})
+    r = send(vault.functions.withdraw(tok.address, 400, a[6]), {"from": a[1]})
+    assert tok.functions.reentryOk().call() is False
+    assert tok.functions.reentryData().call() == REENTRANCY
+    (ev,) = events(vault, r, "Withdrawn")
+    assert dict(ev["args"]) == {"token": tok.address, "account": a[1], "to": a[6], "amount": 400}
+    assert vault.functions.balanceOf(a[1], tok.address).call() == 600
+    assert vault.functions.balanceOf(tok.address, tok.address).call() == 300  # the re-entrant withdraw moved nothing
+    assert tok.functions.balanceOf(a[6]).call() == 400
+    assert tok.functions.balanceOf(tok.address).call() == 10**6  # (its vault balance came from a[1])
+    assert vault.functions.totalHeld(tok.address).call() == 900 == tok.functions.balanceOf(vault.address).call()
+
+
+def test_vault_reentry_reverted_by_the_token_reverts_the_whole_deposit(chain: Any) -> None:
+    """A token that passes the guard's revert up: the vault reports TransferFailed (it does not
+    forward a token's revert data) and nothing moves."""
+    w3, _, _, vault = chain
+    a = w3.eth.accounts
+    tok = _hostile_token(chain)
+    send(tok.functions.arm(vault.address, ATTACK_DEPOSIT, 500, True), {"from": a[0]})
+    fn = vault.functions.deposit(tok.address, 1000, a[5])
+    expect_revert(fn, "TransferFailed", {"from": a[1]})
+    # the revert inside the token is the guard's: the call trace shows the nested vault call
+    trace = w3.provider.make_request("debug_traceCall", [
+        {"from": a[1], "to": vault.address, "data": fn._encode_transaction_data(), "gas": hex(1_000_000)},
+        "latest", {"tracer": "callTracer"}])["result"]
+    (to_token,) = [c for c in trace["calls"] if c["to"].lower() == tok.address.lower() and "error" in c]
+    (reentry,) = [c for c in to_token["calls"] if c["to"].lower() == vault.address.lower()]
+    assert reentry["output"] == "0x" + REENTRANCY.hex()
+    h = fn.transact({"from": a[1], "gas": 1_000_000})
+    assert w3.eth.wait_for_transaction_receipt(h)["status"] == 0
+    assert tok.functions.balanceOf(a[1]).call() == 10**6
+    assert tok.functions.balanceOf(vault.address).call() == 0
+    assert vault.functions.totalHeld(tok.address).call() == 0
+    assert vault.functions.balanceOf(a[5], tok.address).call() == 0

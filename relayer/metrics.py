@@ -35,6 +35,8 @@ FEED_RATIO_E8 = Gauge("relayer_feed_ratio_e8", "Collateralization ratio (8 decim
 CHAIN_HEAD = Gauge("relayer_chain_head", "Latest block number seen on each chain", ["chain"], registry=REGISTRY)
 ROUNDS = Counter("relayer_rounds_total", "Round attempts by outcome", ["outcome"], registry=REGISTRY)
 LAST_ROUND = Gauge("relayer_last_round", "Number of the last round the relayer created", registry=REGISTRY)
+PRICE_AGE_SECONDS = Gauge("relayer_price_age_seconds", "Snapshot block time minus the oracle price's updatedAt, "
+                          "per asset (negative: a price from the future)", ["chain", "asset"], registry=REGISTRY)
 
 
 def serve(port: int, addr: str = "127.0.0.1") -> Any:
@@ -50,5 +52,5 @@ def render() -> bytes:
 
 
 __all__ = ["CHAIN_HEAD", "FEED_LAST_ROUND", "FEED_RATIO_E8", "FEED_UPDATE_GAS", "FEED_UPDATE_GAS_TOTAL", "LAST_ROUND",
-           "PROOF_SECONDS", "REGISTRY", "ROUNDS", "ROUND_SECONDS", "ROUND_STAGE_SECONDS", "SIGNER_BALANCE_WEI", "render",
+           "PRICE_AGE_SECONDS", "PROOF_SECONDS", "REGISTRY", "ROUNDS", "ROUND_SECONDS", "ROUND_STAGE_SECONDS", "SIGNER_BALANCE_WEI", "render",
            "serve"]

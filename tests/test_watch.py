@@ -308,3 +308,54 @@ def test_garbled_finalized_block_number_is_a_chain_error() -> None:
     for garbled in ("0xzz", "0x", 12, None):
         with pytest.raises(ChainError, match="http://bad-node finalized block has no valid number"):
             select_block(chain, [Endpoint("0x10"), Endpoint(garbled)])  # type: ignore[arg-type]
+
+
+# ---- oracle price staleness ------------------------------------------------------------------------
+
+
+def test_stale_price_refused_naming_chain_asset_age_and_limit(devnet: tuple[AnvilProcess, ChainDeployment]) -> None:
+    from relayer import metrics
+
+    proc, dep = devnet
+    # the aggregators were last updated at the seeding; 200 s pass with no price update
+    _rpc(proc.rpc_url, "evm_increaseTime", [200])
+    _rpc(proc.rpc_url, "evm_mine")
+    snap = take_snapshot(chain_config(dep, [proc.rpc_url]))  # default limit (a day): accepted
+    ages = [snap.timestamp - h.price.updated_at for h in snap.holdings]
+    assert all(a >= 200 for a in ages)
+    for h, age in zip(snap.holdings, ages):
+        assert metrics.REGISTRY.get_sample_value("relayer_price_age_seconds",
+                                                 {"chain": "devnet-a", "asset": h.symbol}) == age
+    # a chain-level limit below the age: the first asset is refused, with its age and the limit
+    with pytest.raises(ChainError, match=r"devnet-a: USDC/USD price .* is (\d+) s old at block \d+ .* limit is "
+                                         r"100 s \(max_price_age_s\)"):
+        take_snapshot(chain_config(dep, [proc.rpc_url], max_price_age_s=100))
+    # an asset-level limit overrides the chain's: only WETH is held to 100 s
+    cfg = chain_config(dep, [proc.rpc_url], max_price_age_s=10_000)
+    weth_strict = cfg.model_copy(update={"assets": (cfg.assets[0], cfg.assets[1].model_copy(
+        update={"max_price_age_s": 100}))})
+    with pytest.raises(ChainError, match=r"devnet-a: WETH/USD price .* limit is 100 s"):
+        take_snapshot(weth_strict)
+    assert take_snapshot(cfg).block_number == snap.block_number  # both within 10,000 s
+
+
+def test_price_from_the_future_refused(devnet: tuple[AnvilProcess, ChainDeployment]) -> None:
+    proc, dep = devnet
+    weth = dep.assets[1]
+    slot = hex(aggregator_round_slot(2) + 1)  # round 2's packed startedAt | updatedAt | answeredInRound
+    original = str(_rpc(proc.rpc_url, "eth_getStorageAt", [weth.price_feed, slot, "latest"]))
+    packed = int(original, 16)
+    head = _rpc(proc.rpc_url, "eth_getBlockByNumber", ["latest", False])
+    assert isinstance(head, dict)
+    future = int(head["timestamp"], 16) + 1000
+    forged = (packed & ~(((1 << 64) - 1) << 64)) | (future << 64)  # updatedAt 1000 s ahead of the chain
+    _rpc(proc.rpc_url, "anvil_setStorageAt", [weth.price_feed, slot, "0x" + forged.to_bytes(32, "big").hex()])
+    _rpc(proc.rpc_url, "evm_mine")
+    try:
+        with pytest.raises(ChainError, match=rf"devnet-a: WETH/USD price .* has updatedAt {future}, \d+ s after "
+                                             r"snapshot block \d+ .*from the future"):
+            take_snapshot(chain_config(dep, [proc.rpc_url]))
+    finally:
+        _rpc(proc.rpc_url, "anvil_setStorageAt", [weth.price_feed, slot, "0x" + packed.to_bytes(32, "big").hex()])
+        _rpc(proc.rpc_url, "evm_mine")
+    take_snapshot(chain_config(dep, [proc.rpc_url]))  # restored: accepted again

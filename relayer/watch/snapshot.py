@@ -1,7 +1,8 @@
 """Take one chain's snapshot (SPEC §1 "watch"): pick the final block, check its header against its
 hash, prove the vault's holdings and each asset's latest price from storage against the header's
-stateRoot (EIP-1186), cross-check them with the contracts' own views, and require every configured
-RPC endpoint to agree. Any doubt is a ChainError: nothing unproven reaches the signer.
+stateRoot (EIP-1186), cross-check them with the contracts' own views, require every configured
+RPC endpoint to agree, and refuse a price older than the asset's max_price_age_s (or newer than the
+block). Any doubt is a ChainError: nothing unproven or stale reaches the signer.
 
 Storage layouts proven here (checked with solc's storageLayout output for the committed sources):
 
@@ -32,6 +33,7 @@ from eth_abi import encode as abi_encode
 from eth_abi.exceptions import DecodingError
 from eth_utils import function_signature_to_4byte_selector, keccak, to_checksum_address
 
+from relayer import metrics
 from relayer.config import ChainConfig
 from relayer.errors import ChainError
 from relayer.types import AssetHolding, BlockNumber, ChainId, ChainSnapshot, PriceReading
@@ -211,6 +213,29 @@ def _require_agreement(chain: ChainConfig, readings: Sequence[_Reading]) -> None
                                  f"{first.header.number}: {names} return {a} and {b}")
 
 
+def check_price_ages(chain: ChainConfig, snap: ChainSnapshot) -> None:
+    """Every asset's price must be recent at the snapshot block: block timestamp - updatedAt within
+    the asset's max_price_age_s, and updatedAt not after the block (a price from the future is a
+    broken or manipulated aggregator). The ages go to the metrics first, so a refusal is visible."""
+    for asset, h in zip(chain.assets, snap.holdings):
+        age = snap.timestamp - h.price.updated_at
+        metrics.PRICE_AGE_SECONDS.labels(chain=chain.name, asset=h.symbol).set(age)
+    for asset, h in zip(chain.assets, snap.holdings):
+        p = h.price
+        where = f"{chain.name}: {h.symbol}/USD price (aggregator {p.feed}, round {p.round_id})"
+        if p.updated_at > snap.timestamp:
+            raise ChainError(f"{where} has updatedAt {p.updated_at}, {p.updated_at - snap.timestamp} s after snapshot "
+                             f"block {snap.block_number} (timestamp {snap.timestamp}): a price from the future, from a "
+                             "broken or manipulated aggregator; not signing it")
+        limit = chain.price_age_limit(asset)
+        age = snap.timestamp - p.updated_at
+        if age > limit:
+            raise ChainError(f"{where} is {age} s old at block {snap.block_number} (block time {snap.timestamp}, "
+                             f"updatedAt {p.updated_at}); the limit is {limit} s (max_price_age_s): the oracle has "
+                             "stopped updating; not signing a stale price (raise max_price_age_s only if this feed's "
+                             "heartbeat really is that long)")
+
+
 def take_snapshot(
     chain: ChainConfig,
     *,
@@ -233,6 +258,7 @@ def take_snapshot(
         block_hash=r.header.hash, state_root=r.header.state_root, timestamp=r.header.timestamp,
         vault=to_checksum_address(chain.vault), holdings=r.holdings, rpc_urls=tuple(c.name for c in clients),
     )
+    check_price_ages(chain, snap)
     log.info("%s: snapshot at block %d (0x%s) agreed by %d endpoint(s)", chain.name, snap.block_number,
              snap.block_hash.hex()[:12], len(clients))
     return snap
@@ -257,5 +283,5 @@ def take_snapshots(chains: Sequence[ChainConfig], *, timeout_s: float = DEFAULT_
 
 
 __all__ = ["AGGREGATOR_LATEST_ROUND_SLOT", "AGGREGATOR_ROUNDS_SLOT", "VAULT_TOTAL_HELD_SLOT", "aggregator_round_slot",
-           "check_chain_ids", "mapping_slot", "read_at", "select_block", "take_snapshot", "take_snapshots",
+           "check_chain_ids", "check_price_ages", "mapping_slot", "read_at", "select_block", "take_snapshot", "take_snapshots",
            "vault_holding_slot"]

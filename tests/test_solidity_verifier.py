@@ -373,6 +373,64 @@ def test_constructor_rejects_bad_keys(w3: Web3, keyset: dict[str, Any]) -> None:
     assert deploy(w3, S.VERIFIER_CONTRACT, *a).functions.nPublic().call() == K
 
 
+def _constructor_call(w3: Web3, args: list[Any], gas: int) -> str | None:
+    """eth_call of the verifier's creation with `gas`: None when it deploys, else the revert data (hex)."""
+    data = _factory(w3).constructor(*args).data_in_transaction
+    try:
+        w3.eth.call({"from": w3.eth.accounts[0], "data": data, "gas": gas})
+    except (ContractCustomError, ContractLogicError, Web3RPCError) as exc:
+        got = exc.data if isinstance(getattr(exc, "data", None), str) else str(exc)
+        return str(got)
+    return None
+
+
+def test_vk_over_the_code_size_limit_reverts_vk_store_failed(w3: Web3, keyset: dict[str, Any]) -> None:
+    """The VK's data contract holds 0x00 || words as runtime code, capped at 24576 bytes by EIP-170:
+    1 + 32 * (16 + 2k) <= 24576 holds up to k = 375 public inputs. At k = 376 the CREATE fails and the
+    constructor says so (VkStoreFailed(words)) instead of deploying a verifier without a key."""
+    a = S.vk_constructor_args(keyset["vk"])
+
+    def with_k(k: int) -> list[Any]:
+        # valid IC points (the key check runs first), the real ones repeated
+        return [*a[:4], [a[4][i % len(a[4])] for i in range(k + 1)]]
+
+    gas = 25_000_000
+    assert _constructor_call(w3, with_k(375), gas) is None  # 24513 bytes: fits
+    data = _constructor_call(w3, with_k(376), gas)
+    words = 16 + 2 * 376
+    assert data is not None and 1 + 32 * words == 24577
+    assert _selector("VkStoreFailed(uint256)")[2:] + words.to_bytes(32, "big").hex() in data, data
+    # a real deployment fails too (ChainError from the deploy helper), nothing is left on chain
+    from relayer.errors import ChainError
+
+    with pytest.raises(ChainError):
+        deploy(w3, S.VERIFIER_CONTRACT, *with_k(376), gas=gas)
+
+
+def test_vk_store_starved_of_gas_reverts_vk_store_failed(w3: Web3, keyset: dict[str, Any]) -> None:
+    """A deployment with too little gas for the data contract's code deposit (200 gas a byte): the
+    CREATE runs out of gas, the 1/64 kept back by EIP-150 reverts with VkStoreFailed, never a verifier
+    whose key address is zero (every later verification would read an empty key)."""
+    args = S.vk_constructor_args(keyset["vk"])
+    words = 16 + 2 * K
+    assert _constructor_call(w3, args, 5_000_000) is None
+    # gas limits from the intrinsic cost to the full deployment cost: the ones that stop inside the
+    # CREATE revert VkStoreFailed; no limit may deploy the verifier with an empty key
+    needed = w3.eth.estimate_gas({"from": w3.eth.accounts[0], "data": _factory(w3).constructor(*args).data_in_transaction})
+    starved = []
+    for gas in range(60_000, needed, 5_000):
+        data = _constructor_call(w3, args, gas)
+        assert data is not None, f"deployed with {gas} gas, below the {needed} it needs"
+        if _selector("VkStoreFailed(uint256)")[2:] + words.to_bytes(32, "big").hex() in data:
+            starved.append(gas)
+    assert starved, "no gas limit made the VK's CREATE fail"
+    h = w3.eth.send_transaction({"from": w3.eth.accounts[0], "data": _factory(w3).constructor(*args).data_in_transaction,
+                                 "gas": starved[0]})
+    rcpt = w3.eth.wait_for_transaction_receipt(h)
+    assert rcpt["status"] == 0 and rcpt["contractAddress"] is not None
+    assert w3.eth.get_code(rcpt["contractAddress"]) == b""
+
+
 # ---------------------------------------------------------------- export
 
 

@@ -503,6 +503,7 @@ def test_subscribers_failing_ones_do_not_block_and_healthy_one_gets_values(env: 
 
     att = make_att(env, 3, entries=[own_entry(w3, assets=9, liabilities=10)])
     receipt = submit(env, att)
+    assert feed.functions.latestAttestation().call()[0] == 3 and feed.functions.lastRound().call() == 3
     failed = {e["args"]["subscriber"] for e in events(feed, receipt, "SubscriberFailed")}
     assert failed == {c.address for c in bad}
     assert all(e["args"]["round"] == 3 for e in events(feed, receipt, "SubscriberFailed"))
@@ -555,18 +556,46 @@ def test_subscriber_count_is_capped(env: Env) -> None:
 
 
 def test_submitter_cannot_starve_subscribers_with_a_low_gas_limit(env: Env) -> None:
-    rec = deploy_any(env.w3, "RecordingSubscriber")
-    send(env.feed.functions.subscribe(rec.address), {"from": env.owner})
-    att = make_att(env, 1)
+    w3, feed = env.w3, env.feed
+    cap = feed.functions.SUBSCRIBER_GAS().call()
+    att = make_att(env, 1, entries=[own_entry(w3, assets=9, liabilities=10)])
     sigs = sign(env, att)
     fn = submit_fn(env, att, sigs)
+    bare = fn.estimate_gas({"from": env.submitter})  # the same round with no subscriber
+    # the burner first: it uses its whole cap, and the well-behaved one after it must still be called
+    burner = deploy_any(w3, "GasBurningSubscriber")
+    rec = deploy_any(w3, "RecordingSubscriber")
+    for c in (burner, rec):
+        send(feed.functions.subscribe(c.address), {"from": env.owner})
     needed = fn.estimate_gas({"from": env.submitter})
-    # with less gas than the subscriber cap needs, the round is not accepted at all
-    h = fn.transact({"from": env.submitter, "gas": needed - 60_000})
-    assert env.w3.eth.wait_for_transaction_receipt(h)["status"] == 0
-    assert rec.functions.calls().call() == 0 and env.feed.functions.lastRound().call() == 0
-    send(fn, {"from": env.submitter, "gas": needed})
+    assert needed - bare >= 2 * cap  # both callbacks get their cap: the burner is not given less
+
+    # with less gas than the subscriber caps need, the round is not accepted at all (the feed says
+    # why, it does not skip the callbacks), and nothing moves
+    low = needed - 60_000
+    expect_revert(fn, "InsufficientGasForSubscribers", {"from": env.submitter, "gas": low})
+    h = fn.transact({"from": env.submitter, "gas": low})
+    assert w3.eth.wait_for_transaction_receipt(h)["status"] == 0
+    assert rec.functions.calls().call() == 0 and feed.functions.lastRound().call() == 0
+    assert feed.functions.latestAttestation().call()[0] == 0
+
+    receipt = send(fn, {"from": env.submitter, "gas": needed})
+    # the round was accepted ...
+    assert feed.functions.lastRound().call() == 1
+    view = feed.functions.latestAttestation().call()
+    assert (view[0], view[9], view[10]) == (1, 9 * 10**8 // 10, False)
+    assert [e["args"]["round"] for e in events(feed, receipt, "RoundAccepted")] == [1]
+    # ... the burner's failure is reported by name, and only the burner's
+    assert [(e["args"]["subscriber"], e["args"]["round"]) for e in events(feed, receipt, "SubscriberFailed")] == [
+        (burner.address, 1)]
+    assert burner.functions.sink().call() == 0  # its writes were rolled back with its call
+    # ... the well-behaved subscriber was called once, by the feed, with this round's values
     assert rec.functions.calls().call() == 1
+    assert (rec.functions.lastRound().call(), rec.functions.lastSolvent().call(), rec.functions.lastRatioE8().call(),
+            rec.functions.lastCaller().call()) == (1, False, 9 * 10**8 // 10, feed.address)
+    # ... and the gas is bounded: the round's own cost plus at most one cap per subscriber
+    assert receipt["gasUsed"] <= needed
+    assert receipt["gasUsed"] - bare <= 2 * (cap + cap // 63 + 10_000), (receipt["gasUsed"], bare)
 
 
 # ------------------------------------------------------------------ checks the Python side never trips

@@ -1,4 +1,5 @@
-"""The one exception tree of the relayer. The CLI is the only place that maps these to exit codes.
+"""The one exception tree of the relayer. The CLI is the only place that maps these to exit codes
+(`exit_code` of the class, listed in EXIT_CODES below; a subclass shares its branch's code).
 
 Messages say what went wrong and what to do about it.
 """
@@ -74,3 +75,21 @@ class HaltError(RelayerError):
     """A broken invariant: stop loudly rather than sign or send something wrong."""
 
     exit_code = 10
+
+
+# Every exit code the CLI can give for a RelayerError, with the one class that sets it (subclasses
+# inherit it). Branches defined outside this module are named with their module. tests/test_errors.py
+# checks that every exception class's code is here and that no two branches share one.
+EXIT_CODES: dict[int, tuple[str, str]] = {
+    1: ("RelayerError", "any other relayer error"),
+    2: ("ConfigError", "configuration file, environment variable or flag"),
+    3: ("ToolError", "external tool missing or failed (anvil, solc, snarkjs)"),
+    4: ("ChainError", "RPC endpoint or chain state"),
+    5: ("ProverError", "proving, circuit or proof verification"),
+    6: ("FormatError", "malformed file (r1cs, wtns, zkey, keys, proofs, ledger)"),
+    7: ("AttestationError", "building or signing an attestation"),
+    8: ("RelayError", "submitting to a feed failed beyond retry"),
+    9: ("StorageError", "database unreachable or inconsistent"),
+    10: ("HaltError", "broken invariant: stopped rather than sign or send"),
+    11: ("relayer.risk.market.RiskModelError", "market inputs, marks or risk arrays out of the proven range"),
+}

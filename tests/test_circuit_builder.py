@@ -225,3 +225,93 @@ def test_circuit_check_lists_the_signals_of_the_failing_constraint() -> None:
         c.check(bad)
     with pytest.raises(UnsatisfiedConstraint, match="has 3 values"):
         c.check([1, 2, 3])
+
+
+# --- the checker never reduces witness values (the prover would refuse them) --------------------
+def test_checker_rejects_values_outside_the_field_naming_the_wire() -> None:
+    c, inputs = small_circuit()
+    r = c.compile()
+    w = c.witness(inputs)
+    r.check(w)
+    z_wire = c.wire_index("z")
+    # x + r and a negative x satisfy every constraint mod r: the checker used to pass them
+    for bad_value, why in ((w[z_wire] + R, "outside the field"), (w[z_wire] - R, "outside the field")):
+        bad = list(w)
+        bad[z_wire] = bad_value
+        assert bad_value % R == w[z_wire] % R
+        with pytest.raises(UnsatisfiedConstraint, match=rf"wire {z_wire} \(z\) is {bad_value}, {why}"):
+            r.check(bad)
+        assert not r.is_satisfied(bad)
+        with pytest.raises(UnsatisfiedConstraint, match=rf"wire {z_wire} \(z\)"):
+            c.check(bad)
+    # a negative wire that is not a multiple of r off: −(r − k) ≡ k
+    k_wire = c.wire_index("k")
+    neg = list(w)
+    neg[k_wire] = w[k_wire] - R
+    with pytest.raises(UnsatisfiedConstraint, match=rf"wire {k_wire} \(k\) is -\d+, outside"):
+        r.check(neg)
+    # the constant wire: 1 + r is not 1
+    one = list(w)
+    one[0] = 1 + R
+    with pytest.raises(UnsatisfiedConstraint, match=r"wire 0 \(one\)"):
+        r.check(one)
+    one[0] = 2
+    with pytest.raises(UnsatisfiedConstraint, match=r"constant wire\) must be 1, got 2"):
+        r.check(one)
+    # public signals are read the same way: never reduced
+    assert r.public_signals(w) == w[1 : 1 + r.n_public]
+    pub = list(w)
+    pub[1] += R
+    with pytest.raises(UnsatisfiedConstraint, match=r"wire 1 \(o\)"):
+        r.public_signals(pub)
+
+
+def test_checker_rejects_values_that_are_not_ints() -> None:
+    c, inputs = small_circuit()
+    r = c.compile()
+    w = c.witness(inputs)
+    x_wire = c.wire_index("x")
+    for junk in (float(w[x_wire]), str(w[x_wire]), None, True):
+        bad = list(w)
+        bad[x_wire] = junk
+        with pytest.raises(UnsatisfiedConstraint, match=rf"wire {x_wire} \(x\) is {type(junk).__name__}"):
+            r.check(bad)
+    one = list(w)
+    one[0] = True  # bool is an int subclass, but not a field element
+    with pytest.raises(UnsatisfiedConstraint, match=r"wire 0 \(one\) is bool"):
+        r.check(one)
+
+
+def test_checker_and_prover_agree_on_out_of_range_witnesses() -> None:
+    """What the checker passes the prover accepts, and what the prover refuses the checker refuses."""
+    from relayer.zk.backends import get_backend
+    from relayer.zk.groth16.prover import check_witness
+    from relayer.zk.groth16.setup import dev_setup
+
+    c, inputs = small_circuit()
+    r = c.compile()
+    pk = dev_setup(r, get_backend("cpu"))
+    w = c.witness(inputs)
+    check_witness(pk, w, r)
+    bad = list(w)
+    bad[c.wire_index("w")] += R
+    with pytest.raises(UnsatisfiedConstraint):
+        r.check(bad)
+    with pytest.raises(UnsatisfiedConstraint):
+        check_witness(pk, bad, r)
+
+
+def test_checker_without_wire_names_says_the_index() -> None:
+    from relayer.zk.r1cs import R1CS
+
+    # one constraint x * x = y, wires [1, y, x], no names (as read from a bare .r1cs)
+    r = R1CS(n_wires=3, n_pub_out=1, n_pub_in=0, n_prv_in=1, constraints=[({2: 1}, {2: 1}, {1: 1})])
+    r.check([1, 9, 3])
+    with pytest.raises(UnsatisfiedConstraint, match=r"wire 2 is -3, outside the field"):
+        r.check([1, 9, -3])
+    with pytest.raises(UnsatisfiedConstraint, match=r"wire 1 is \d+, outside the field"):
+        r.check([1, 9 + R, 3])
+    with pytest.raises(UnsatisfiedConstraint, match=r"index 0"):
+        r.check([1, 10, 3])
+    with pytest.raises(UnsatisfiedConstraint, match=r"2 values, circuit has 3 wires"):
+        r.check([1, 9])

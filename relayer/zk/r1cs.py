@@ -40,20 +40,46 @@ class R1CS:
         return len(self.constraints)
 
     def public_signals(self, witness: Sequence[int]) -> list[int]:
-        return [int(x) % self.prime for x in witness[1 : 1 + self.n_public]]
+        """The public wires (outputs then inputs), checked like `check_values` and never reduced: a
+        value x + p would otherwise name the same public input as x (input malleability)."""
+        self.check_values(witness)
+        return list(witness[1 : 1 + self.n_public])
 
     def _name(self, i: int) -> str:
         if self.constraint_names and i < len(self.constraint_names):
             return self.constraint_names[i]
         return f"#{i}"
 
-    def check(self, witness: Sequence[int]) -> None:
-        """Raise UnsatisfiedConstraint naming the first constraint the witness violates."""
+    def _wire(self, k: int) -> str:
+        name = self.wire_names.get(k)
+        return f"wire {k} ({name})" if name else f"wire {k}"
+
+    def check_values(self, witness: Sequence[int]) -> None:
+        """Raise UnsatisfiedConstraint unless the witness has one exact integer in [0, p) per wire and
+        wire 0 is 1. Never reduce: the prover refuses values outside [0, p), so a checker that reduced
+        them would pass witnesses (x + p, or a negative −x) that can never be proven."""
         p = self.prime
         if len(witness) != self.n_wires:
             raise UnsatisfiedConstraint(f"witness has {len(witness)} values, circuit has {self.n_wires} wires")
-        if witness[0] % p != 1:
-            raise UnsatisfiedConstraint("witness[0] (the constant wire) must be 1")
+        for k, x in enumerate(witness):
+            # bool is an int subclass and a float may hold an integral value: neither is a field element
+            if isinstance(x, bool) or not isinstance(x, int):
+                raise UnsatisfiedConstraint(
+                    f"witness value of {self._wire(k)} is {type(x).__name__} {x!r}, not an int in [0, p)"
+                )
+            if not 0 <= x < p:
+                raise UnsatisfiedConstraint(
+                    f"witness value of {self._wire(k)} is {x}, outside the field [0, p) "
+                    "(a negative value must be given as p − |v|; values are never reduced)"
+                )
+        if witness[0] != 1:
+            raise UnsatisfiedConstraint(f"witness[0] (the constant wire) must be 1, got {witness[0]}")
+
+    def check(self, witness: Sequence[int]) -> None:
+        """Raise UnsatisfiedConstraint naming the first wire whose value is not in [0, p) (see
+        check_values), else the first constraint the witness violates."""
+        p = self.prime
+        self.check_values(witness)
         for i, (a, b, c) in enumerate(self.constraints):
             va = sum(witness[k] * v for k, v in a.items()) % p
             vb = sum(witness[k] * v for k, v in b.items()) % p

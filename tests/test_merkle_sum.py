@@ -14,12 +14,13 @@ from relayer.circuits.merkle_sum import (
     PADDING_LEAF,
     InclusionProof,
     LeafData,
+    MerkleSumError,
     MerkleSumTree,
     Node,
     leaf_hash,
     parent,
 )
-from relayer.errors import FormatError, VerificationError
+from relayer.errors import FormatError, ProverError, VerificationError
 from relayer.zk.field import R
 from relayer.zk.poseidon import poseidon
 
@@ -92,14 +93,37 @@ def test_omitted_account_breaks_its_path(tree: MerkleSumTree) -> None:
 
 
 def test_tree_shape_errors() -> None:
-    with pytest.raises(ValueError, match="power of two"):
-        MerkleSumTree(LEAVES, 6)
-    with pytest.raises(ValueError, match="exceed"):
+    # each is a MerkleSumError, a ProverError (exit code 5), never a bare ValueError/KeyError
+    for cap in (6, 0, -4, 3):
+        with pytest.raises(MerkleSumError, match="power of two"):
+            MerkleSumTree(LEAVES, cap)
+    for cap in (8.0, True, "8"):  # only an exact int is a capacity
+        with pytest.raises(MerkleSumError, match="power of two"):
+            MerkleSumTree(LEAVES, cap)  # type: ignore[arg-type]
+    with pytest.raises(MerkleSumError, match="5 accounts do not fit a tree of capacity 4"):
         MerkleSumTree(LEAVES, 4)
-    with pytest.raises(KeyError):
-        MerkleSumTree(LEAVES, 8).proof(999)
+    assert MerkleSumTree(LEAVES[:4], 4).depth == 2  # exactly full is fine
+    assert MerkleSumTree([], 1).root == PADDING_LEAF
+    assert issubclass(MerkleSumError, ProverError) and not issubclass(MerkleSumError, (ValueError, KeyError))
     assert parent(PADDING_LEAF, PADDING_LEAF).owed == 0
     assert leaf_hash(0, 0, 0, 0) == PADDING_LEAF.hash
+
+
+def test_tree_rejects_leaves_out_of_account_id_order() -> None:
+    dup = [LEAVES[0], LEAVES[1], replace(LEAVES[2], account_id=LEAVES[1].account_id), *LEAVES[3:]]
+    with pytest.raises(MerkleSumError, match=f"leaf 2: account id {LEAVES[1].account_id} duplicates"):
+        MerkleSumTree(dup, 8)
+    swapped = [LEAVES[1], LEAVES[0], *LEAVES[2:]]
+    with pytest.raises(MerkleSumError, match=f"leaf 1: account id {LEAVES[0].account_id} is out of order after"):
+        MerkleSumTree(swapped, 8)
+
+
+def test_path_for_an_account_not_in_the_tree(tree: MerkleSumTree) -> None:
+    with pytest.raises(MerkleSumError, match=r"account 999 is not in this tree \(5 accounts, ids 10\.\.38\)"):
+        tree.proof(999)
+    with pytest.raises(MerkleSumError, match="account 10 is not in this tree"):
+        MerkleSumTree([], 2).index_of(10)
+    assert tree.index_of(LEAVES[4].account_id) == 4
 
 
 def test_malformed_path_json() -> None:

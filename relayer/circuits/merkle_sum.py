@@ -14,12 +14,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from relayer.errors import FormatError, VerificationError
+from relayer.errors import FormatError, ProverError, VerificationError
 from relayer.risk.units import ID_BITS, VALUE_BITS
 from relayer.zk.field import R
 from relayer.zk.poseidon import poseidon
 
 PATH_FORMAT = "relayer-inclusion/1"
+
+
+class MerkleSumError(ProverError):
+    """The tree cannot be built as asked (capacity, too many accounts, leaves out of id order), or an
+    account asked for is not in it. A ProverError, like the circuit capacity errors it mirrors."""
 
 
 @dataclass(frozen=True)
@@ -56,10 +61,19 @@ class MerkleSumTree:
     """All levels of the tree; levels[0] are the leaves, levels[-1] = [root]."""
 
     def __init__(self, leaves: Sequence[LeafData], capacity: int) -> None:
-        if capacity < 1 or capacity & (capacity - 1):
-            raise ValueError(f"capacity must be a power of two, got {capacity}")
+        if isinstance(capacity, bool) or not isinstance(capacity, int) or capacity < 1 or capacity & (capacity - 1):
+            raise MerkleSumError(f"tree capacity must be a power of two (1, 2, 4, ...), got {capacity!r}; "
+                                 "it is the circuit's account capacity (circuit.json)")
         if len(leaves) > capacity:
-            raise ValueError(f"{len(leaves)} accounts exceed the capacity {capacity}")
+            raise MerkleSumError(f"{len(leaves)} accounts do not fit a tree of capacity {capacity}; "
+                                 "set up the circuit with a larger account capacity")
+        # leaves are in strictly increasing account-id order, as the circuit proves them: a duplicate
+        # would make an account's path ambiguous, another order another root
+        for i in range(1, len(leaves)):
+            prev, cur = leaves[i - 1].account_id, leaves[i].account_id
+            if cur <= prev:
+                raise MerkleSumError(f"leaf {i}: account id {cur} {'duplicates' if cur == prev else 'is out of order after'} "
+                                     f"account id {prev}; leaves must be in strictly increasing account-id order")
         self.leaves = list(leaves)
         self.capacity = capacity
         level = [x.node() for x in leaves] + [PADDING_LEAF] * (capacity - len(leaves))
@@ -80,7 +94,9 @@ class MerkleSumTree:
         for i, x in enumerate(self.leaves):
             if x.account_id == account_id:
                 return i
-        raise KeyError(f"account {account_id} is not in the tree")
+        raise MerkleSumError(f"account {account_id} is not in this tree ({len(self.leaves)} accounts"
+                             + (f", ids {self.leaves[0].account_id}..{self.leaves[-1].account_id}" if self.leaves else "")
+                             + "); check the account id and the chain")
 
     def proof(self, account_id: int) -> InclusionProof:
         i = self.index_of(account_id)
@@ -179,4 +195,4 @@ def _int(v: Any) -> int:
     raise ValueError(f"expected an integer, got {v!r}")
 
 
-__all__ = ["Node", "LeafData", "MerkleSumTree", "InclusionProof", "leaf_hash", "parent", "PADDING_LEAF", "PATH_FORMAT"]
+__all__ = ["Node", "LeafData", "MerkleSumError", "MerkleSumTree", "InclusionProof", "leaf_hash", "parent", "PADDING_LEAF", "PATH_FORMAT"]

@@ -9,6 +9,7 @@ import subprocess
 import sys
 
 import pytest
+from curve_helpers import first_twist_point
 from py_ecc import optimized_bn128 as bn
 
 from relayer.zk import curve
@@ -72,34 +73,10 @@ def test_point_checks_reject_what_they_must() -> None:
     assert not curve.is_on_curve_g2(((x0 + Q, x1), (y0, y1)))  # the same point with a non-canonical coordinate
     assert not curve.g2_valid(((x0, x1 + Q), (y0, y1)))
     # on the twist but outside the order-r subgroup: on_curve says yes, valid says no
-    for x in range(1, 200):
-        xx = (x, 1)
-        rhs = curve._Fq2.add(curve._Fq2.mul(curve._Fq2.mul(xx, xx), xx), curve.B2)
-        y = _fq2_sqrt(rhs)
-        if y is not None:
-            break
-    pt = (xx, y)
+    pt = first_twist_point()
     assert curve.is_on_curve_g2(pt) and bn.is_on_curve(curve.to_py_ecc_g2(pt), bn.b2)
     assert not curve.g2_valid(pt)
     assert not curve.G2.in_subgroup(pt)  # the slow r·P test agrees
-
-
-def _fq2_sqrt(a: tuple[int, int]) -> tuple[int, int] | None:
-    """√a in Fq2 (q ≡ 3 mod 4) through the norm, or None when a is not a square."""
-    a0, a1 = a
-    norm = (a0 * a0 + a1 * a1) % Q
-    s = pow(norm, (Q + 1) // 4, Q)
-    if s * s % Q != norm:
-        return None
-    half = pow(2, -1, Q)
-    for t in (s, Q - s):
-        x0sq = (a0 + t) * half % Q
-        x0 = pow(x0sq, (Q + 1) // 4, Q)
-        if x0 and x0 * x0 % Q == x0sq:
-            x1 = a1 * pow(2 * x0, -1, Q) % Q
-            if curve._Fq2.mul((x0, x1), (x0, x1)) == (a0 % Q, a1 % Q):
-                return (x0, x1)
-    return None
 
 
 def test_product_path_does_not_load_py_ecc() -> None:

@@ -136,33 +136,12 @@ def test_points_off_curve_or_outside_subgroup_rejected(pk, proved) -> None:  # t
     proof, public = proved
     assert not verify(pk.vk, public, dataclasses.replace(proof, a=(proof.a[0], (proof.a[1] + 1) % Q)))
     assert not verify(pk.vk, public, dataclasses.replace(proof, c=(proof.c[0] + Q, proof.c[1])))
-    # a point on the twist but outside the order-r subgroup: find x with x^3 + b' a square in Fq2
-    from relayer.zk.curve import B2, G2, _Fq2
+    # a point on the twist but outside the order-r subgroup
+    from curve_helpers import first_twist_point
 
-    def sqrt_fq2(a):  # type: ignore[no-untyped-def]
-        # (Q ≡ 3 mod 4) complex method: try candidates via a^((q^2+7)/16)-free approach: brute via norms
-        a0, a1 = a
-        norm = (a0 * a0 + a1 * a1) % Q
-        s = pow(norm, (Q + 1) // 4, Q)
-        if s * s % Q != norm:
-            return None
-        for sign in (s, Q - s):
-            x0sq = (a0 + sign) * pow(2, -1, Q) % Q
-            x0 = pow(x0sq, (Q + 1) // 4, Q)
-            if x0 * x0 % Q != x0sq or x0 == 0:
-                continue
-            x1 = a1 * pow(2 * x0, -1, Q) % Q
-            if _Fq2.mul((x0, x1), (x0, x1)) == (a0 % Q, a1 % Q):
-                return (x0, x1)
-        return None
+    from relayer.zk.curve import G2
 
-    for x0 in range(1, 200):
-        x = (x0, 1)
-        rhs = _Fq2.add(_Fq2.mul(_Fq2.mul(x, x), x), B2)
-        y = sqrt_fq2(rhs)
-        if y is not None:
-            break
-    pt = (x, y)
+    pt = first_twist_point()
     assert G2.is_on_curve(pt) and not G2.in_subgroup(pt)
     assert not verify(pk.vk, public, dataclasses.replace(proof, b=pt))
 

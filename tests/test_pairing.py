@@ -7,12 +7,13 @@ from __future__ import annotations
 import random
 
 import pytest
+from curve_helpers import twist_point_at
 from py_ecc import optimized_bn128 as bn
 
 from relayer.errors import VerificationError
 from relayer.zk import pairing as pr
-from relayer.zk.field import Q, R
 from relayer.zk.curve import B2, G1_GEN, G2, G2_GEN, g1_add, g1_mul, g1_neg, g2_add, g2_mul
+from relayer.zk.field import Q, R
 
 RNG = random.Random(20261126)
 # cofactor of the order-r subgroup in E'(Fq2): #E'(Fq2) = r·(2p − r) for BN curves
@@ -53,33 +54,11 @@ def _is_probable_prime(n: int) -> bool:
     return True
 
 
-def _f2_sqrt(a: tuple[int, int]) -> tuple[int, int] | None:
-    """Square root in Fq2 for q ≡ 3 (mod 4) (Adj, Rodríguez-Henríquez 2012, Algorithm 9), or None."""
-    a1 = pr._f2_pow(a, (Q - 3) // 4)
-    alpha = pr._f2_mul(pr._f2_mul(a1, a1), a)
-    a0 = pr._f2_mul(pr._f2_pow(alpha, Q), alpha)
-    if a0 == (Q - 1, 0):
-        return None
-    x0 = pr._f2_mul(a1, a)
-    if alpha == (Q - 1, 0):
-        x = pr._f2_mul((0, 1), x0)
-    else:
-        b = pr._f2_pow(((1 + alpha[0]) % Q, alpha[1]), (Q - 1) // 2)
-        x = pr._f2_mul(b, x0)
-    return x if pr._f2_mul(x, x) == (a[0] % Q, a[1] % Q) else None
-
-
 def _random_twist_point() -> tuple[tuple[int, int], tuple[int, int]]:
     """A uniformly random-ish point of E'(Fq2): random x until x³ + b' is a square."""
-    while True:
-        x = (RNG.randrange(Q), RNG.randrange(Q))
-        rhs = pr._f2_mul(pr._f2_mul(x, x), x)
-        rhs = ((rhs[0] + B2[0]) % Q, (rhs[1] + B2[1]) % Q)
-        y = _f2_sqrt(rhs)
-        if y is not None:
-            pt = (x, y)
-            assert G2.is_on_curve(pt)
-            return pt
+    while (pt := twist_point_at((RNG.randrange(Q), RNG.randrange(Q)))) is None:
+        pass
+    return pt
 
 
 def _slow_mul(p, k: int):  # type: ignore[no-untyped-def]

@@ -10,6 +10,9 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
+import shutil
+import tempfile
 import time
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -133,6 +136,71 @@ def load_solvency_keys(key_dir: Path) -> SolvencyKeys:
     return SolvencyKeys(key_dir, spec, vk, dev, h)
 
 
+def check_contribution_target(in_dir: Path, out_dir: Path) -> None:
+    """Refuse a phase-2 contribution's --out that would overwrite something: the key it builds on
+    (--in itself: a crash mid-write would lose the previous key), a folder inside --in, another key
+    folder, or any other non-empty folder. Raises ConfigError naming the folder and the fix."""
+    in_dir, out_dir = Path(in_dir), Path(out_dir)
+    src, dst = in_dir.resolve(), out_dir.resolve()
+    if dst == src or (out_dir.exists() and in_dir.exists() and os.path.samefile(out_dir, in_dir)):
+        raise ConfigError(f"--out {out_dir} is the --in key folder: a contribution is never written over the key it "
+                          "builds on (a crash mid-write would lose it); write it to a new folder, check it with "
+                          f"`relayer setup verify --old {in_dir} --new NEW`, then point the config at NEW")
+    if src in dst.parents:
+        raise ConfigError(f"--out {out_dir} is inside the --in key folder {in_dir}; choose a folder outside it")
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ConfigError(f"--out {out_dir} exists and is not a folder; choose a new folder")
+    if out_dir.is_dir() and any(out_dir.iterdir()):
+        if (out_dir / PK_FILE).exists() or (out_dir / VK_FILE).exists():
+            raise ConfigError(f"--out {out_dir} already holds a key ({PK_FILE}/{VK_FILE}); a key folder is never "
+                              "overwritten: choose a new folder")
+        raise ConfigError(f"--out {out_dir} is not empty and is not a key folder; choose a new (or empty) folder")
+
+
+def contribute_key_folder(in_dir: Path, out_dir: Path, name: str = "", entropy: bytes = b"",
+                          pk: ProvingKey | None = None) -> ProvingKey:
+    """Add a phase-2 contribution (new δ) to the key folder `in_dir`, written to the new folder
+    `out_dir` whole or not at all: the files go to a hidden sibling folder first, which is renamed to
+    `out_dir` once complete (a crash leaves no `out_dir`, and never touches `in_dir`). A solvency key
+    folder's circuit.json is carried over with the new key's vk_hash. `pk`: in_dir's proving key when
+    the caller already loaded it. Returns the new proving key."""
+    from relayer.zk.groth16.setup import phase2_contribute
+
+    in_dir, out_dir = Path(in_dir), Path(out_dir)
+    check_contribution_target(in_dir, out_dir)
+    new = phase2_contribute(pk if pk is not None else load_proving_key(in_dir), name=name, entropy=entropy)
+    meta: dict[str, Any] | None = None
+    if (in_dir / CIRCUIT_FILE).is_file():
+        try:
+            meta = json.loads((in_dir / CIRCUIT_FILE).read_text())
+        except (OSError, ValueError) as exc:
+            raise FormatError(f"{in_dir / CIRCUIT_FILE}: unreadable ({exc})") from None
+        if not isinstance(meta, dict):
+            raise FormatError(f"{in_dir / CIRCUIT_FILE}: not a {CIRCUIT_FORMAT} file")
+        meta["vk_hash"] = "0x" + vk_hash(new.vk).hex()  # δ changed, so did the key's hash
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.partial-", dir=out_dir.parent))
+    try:
+        save_keys(tmp, new)
+        if meta is not None:
+            (tmp / CIRCUIT_FILE).write_text(json.dumps(meta, indent=1) + "\n")
+        for f in tmp.iterdir():  # on disk before the rename makes them visible as the key
+            with open(f, "rb") as fh:
+                os.fsync(fh.fileno())
+        check_contribution_target(in_dir, out_dir)  # still free (nothing appeared there meanwhile)
+        # rename(2) of a folder onto a missing or empty folder is atomic
+        os.rename(tmp, out_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    dir_fd = os.open(out_dir.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+    return new
+
+
 @lru_cache(maxsize=4)
 def solvency_circuit(cap: Capacity) -> SolvencyCircuit:
     """The circuit of one capacity, built once per process (building costs seconds)."""
@@ -143,5 +211,5 @@ def file_sha256(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-__all__ = ["CIRCUIT_FILE", "CircuitSpec", "SolvencyKeys", "UnderlyingSpec", "load_solvency_keys", "setup_solvency_keys",
-           "solvency_circuit"]
+__all__ = ["CIRCUIT_FILE", "CircuitSpec", "SolvencyKeys", "UnderlyingSpec", "check_contribution_target",
+           "contribute_key_folder", "load_solvency_keys", "setup_solvency_keys", "solvency_circuit"]

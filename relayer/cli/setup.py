@@ -12,7 +12,6 @@ from pathlib import Path
 
 import click
 
-from relayer.errors import ConfigError
 
 
 @click.group()
@@ -22,24 +21,23 @@ def setup() -> None:
 
 @setup.command("contribute")
 @click.option("--in", "in_dir", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path), help="key directory to build on")
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path), help="key directory to write (may equal --in)")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="new key directory to write (not --in, not an existing key; written whole or not at all)")
 @click.option("--name", default="", help="contributor name recorded in the transcript")
 @click.option("--entropy", default="", help="extra entropy text mixed with os.urandom (never instead of it)")
 def contribute(in_dir: Path, out_dir: Path, name: str, entropy: str) -> None:
     """Add a phase-2 contribution (new δ) to a key directory and print the transcript hash."""
-    from relayer.zk.groth16.keys import load_proving_key, save_keys
-    from relayer.zk.groth16.setup import phase2_contribute
+    from relayer.keys_setup import check_contribution_target, contribute_key_folder
+    from relayer.zk.groth16.keys import load_proving_key
 
-    if out_dir.resolve() != in_dir.resolve() and out_dir.exists() and any(out_dir.iterdir()):
-        raise ConfigError(f"--out {out_dir} exists and is not empty; choose a new directory or --out = --in")
+    check_contribution_target(in_dir, out_dir)  # before the slow part: refuse an --out that would overwrite
     t0 = time.perf_counter()
     pk = load_proving_key(in_dir)
     if pk.dev:
         click.echo("WARNING: this key comes from a development setup; a phase-2 contribution does not "
                    "remove the dev setup's phase-1 secrets: it stays a development key", err=True)
     click.echo(f"contributing to {in_dir} ({pk.c_query.shape[0] + pk.h_query.shape[0]} points to update)", err=True)
-    new = phase2_contribute(pk, name=name, entropy=entropy.encode())
-    save_keys(out_dir, new)
+    new = contribute_key_folder(in_dir, out_dir, name=name, entropy=entropy.encode(), pk=pk)
     click.echo(f"done in {time.perf_counter() - t0:.1f}s", err=True)
     click.echo(f"contribution #{len(new.contributions)} written to {out_dir}")
     click.echo(f"transcript hash: {new.transcript_hash}")

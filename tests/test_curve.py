@@ -81,12 +81,39 @@ def test_point_checks_reject_what_they_must() -> None:
 
 def test_product_path_does_not_load_py_ecc() -> None:
     """py_ecc is the tests' oracle and the reference backend's arithmetic; the curve, pairing,
-    verifier, key and snarkjs-format modules must not import it (it costs seconds per pairing)."""
+    verifier, key, snarkjs-format, Solidity-encoding and bundle modules must not import it (its
+    pairing costs ~0.4 s where relayer.zk.pairing takes ~7 ms, its scalar multiplications 3–6×)."""
     code = (
         "import sys\n"
         "import relayer.zk.curve, relayer.zk.pairing, relayer.zk.groth16.verifier\n"
         "import relayer.zk.groth16.keys, relayer.zk.formats.snarkjs_json, relayer.zk.formats.zkey_file\n"
+        "import relayer.zk.solidity, relayer.aggregate.bundle\n"
         "print('py_ecc' in sys.modules)\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
     assert out.stdout.strip() == "False", out.stderr
+
+
+def test_unsafe_trapdoor_proofs_built_with_curve_verify() -> None:
+    """relayer.zk.solidity builds its simulated (trapdoor) keys and proofs with this module: the local
+    verifier accepts them for their inputs only, and the encoders reject a point moved off the curve."""
+    import random as _random
+
+    from relayer.errors import FormatError
+    from relayer.zk import solidity as S
+    from relayer.zk.groth16.types import Proof
+    from relayer.zk.groth16.verifier import verify
+
+    rng = _random.Random(7)
+    vk, td = S.unsafe_trapdoor_key(2, rng)
+    assert vk.alpha_g1 == curve.g1_mul(curve.G1_GEN, td.alpha) and vk.delta_g2 == curve.g2_mul(curve.G2_GEN, td.delta)
+    public = [5, R - 1]
+    proof = S.unsafe_simulated_proof(td, public, rng)
+    assert verify(vk, public, proof)
+    assert not verify(vk, [6, R - 1], proof)
+    assert len(S.encode_proof(proof)) == 8
+    (x0, x1), y = proof.b
+    with pytest.raises(FormatError, match="proof B"):
+        S.encode_proof(Proof(proof.a, ((x0, (x1 + 1) % Q), y), proof.c))
+    with pytest.raises(FormatError, match="proof A"):
+        S.encode_proof(Proof((proof.a[0] + Q, proof.a[1]), proof.b, proof.c))

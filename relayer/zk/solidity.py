@@ -14,12 +14,12 @@ from typing import Any
 
 from eth_abi import encode as abi_encode
 from eth_utils import keccak
-from py_ecc import optimized_bn128 as bn
 
 from relayer.contracts import deploy, load_full_artifact
 from relayer.errors import ChainError, FormatError, ToolError, VerificationError
 from relayer.tools import REPO_ROOT
-from relayer.zk.field import Q, R, G1Point, G2Point
+from relayer.zk.curve import G1_GEN, G2_GEN, g1_mul, g2_mul, is_on_curve_g1, is_on_curve_g2
+from relayer.zk.field import R, G1Point, G2Point
 from relayer.zk.groth16.types import Proof, VerifyingKey
 
 VERIFIER_CONTRACT = "Groth16Verifier"
@@ -34,34 +34,16 @@ _SOURCES = REPO_ROOT / "contracts" / "src"
 # ---------------------------------------------------------------- point checks and encodings
 
 
-def _g1_ok(p: G1Point) -> bool:
-    if p is None:
-        return True
-    x, y = p
-    return 0 <= x < Q and 0 <= y < Q and (y * y - x * x * x - 3) % Q == 0
-
-
-def _g2_ok(p: G2Point) -> bool:
-    """On the twist y^2 = x^3 + 3/(9+u) with coordinates < q (the subgroup is checked on-chain)."""
-    if p is None:
-        return True
-    (x0, x1), (y0, y1) = p
-    if not all(0 <= v < Q for v in (x0, x1, y0, y1)):
-        return False
-    pt = (bn.FQ2([x0, x1]), bn.FQ2([y0, y1]), bn.FQ2.one())
-    return bool(bn.is_on_curve(pt, bn.b2))
-
-
 def encode_g1(p: G1Point, what: str = "G1 point") -> list[int]:
     """[x, y]; infinity is (0, 0) as the precompiles expect (EIP-196)."""
-    if not _g1_ok(p):
+    if not is_on_curve_g1(p):
         raise FormatError(f"{what} {p!r} is not a point of BN254 G1 with coordinates < q")
     return [0, 0] if p is None else [p[0], p[1]]
 
 
 def encode_g2(p: G2Point, what: str = "G2 point") -> list[int]:
     """[x.c1, x.c0, y.c1, y.c0]: EIP-197 puts the imaginary part first."""
-    if not _g2_ok(p):
+    if not is_on_curve_g2(p):  # the G2 subgroup is checked on-chain (the pairing precompile)
         raise FormatError(f"{what} {p!r} is not a point of the BN254 twist with coordinates < q")
     if p is None:
         return [0, 0, 0, 0]
@@ -247,23 +229,12 @@ class UnsafeTrapdoor:
     ic: tuple[int, ...]  # IC_j = ic[j] * G1
 
 
-def _g1(k: int) -> G1Point:
-    p = bn.normalize(bn.multiply(bn.G1, k % R))
-    return None if k % R == 0 else (int(p[0].n), int(p[1].n))
-
-
-def _g2(k: int) -> G2Point:
-    p = bn.normalize(bn.multiply(bn.G2, k % R))
-    if k % R == 0:
-        return None
-    x, y = p[0].coeffs, p[1].coeffs
-    return ((int(x[0]), int(x[1])), (int(y[0]), int(y[1])))
-
-
 def unsafe_trapdoor_key(n_public: int, rng: random.Random) -> tuple[VerifyingKey, UnsafeTrapdoor]:
     """A verifying key with known exponents, for simulating proofs without a circuit."""
     td = UnsafeTrapdoor(*(rng.randrange(1, R) for _ in range(4)), ic=tuple(rng.randrange(1, R) for _ in range(n_public + 1)))
-    vk = VerifyingKey(_g1(td.alpha), _g2(td.beta), _g2(td.gamma), _g2(td.delta), tuple(_g1(u) for u in td.ic))
+    g1, g2 = G1_GEN, G2_GEN
+    vk = VerifyingKey(g1_mul(g1, td.alpha), g2_mul(g2, td.beta), g2_mul(g2, td.gamma), g2_mul(g2, td.delta),
+                      tuple(g1_mul(g1, u) for u in td.ic))
     return vk, td
 
 
@@ -275,7 +246,7 @@ def unsafe_simulated_proof(td: UnsafeTrapdoor, public: Sequence[int], rng: rando
     a, b = rng.randrange(1, R), rng.randrange(1, R)
     x_u = sum(x * u for x, u in zip((1, *public), td.ic)) % R
     c = (a * b - td.alpha * td.beta - td.gamma * x_u) * pow(td.delta, -1, R) % R
-    return Proof(_g1(a), _g2(b), _g1(c))
+    return Proof(g1_mul(G1_GEN, a), g2_mul(G2_GEN, b), g1_mul(G1_GEN, c))
 
 
 # ---------------------------------------------------------------- gas

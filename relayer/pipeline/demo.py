@@ -15,7 +15,7 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,7 @@ from relayer.devnet.deploy import contract
 from relayer.devnet.keys import DEV_KEYSTORE_PASSWORD
 from relayer.devnet.manager import devnet_down, devnet_up
 from relayer.errors import RelayerError
+from relayer.pipeline.round import RoundOutcome
 from relayer.risk.ledger import Account, load_json, save_json
 
 log = logging.getLogger(__name__)
@@ -163,6 +164,40 @@ def guards(cfg: RelayerConfig) -> str:
     return ", ".join(states) or "-"
 
 
+# Submission states that leave the round on a feed: included by this round's transaction, or
+# skipped because the feed already held it.
+_ON_FEED = ("included", "skipped")
+
+
+def unfinished_rounds(outcomes: Sequence[RoundOutcome], steps: int, chain_ids: Collection[int]) -> list[str]:
+    """What went wrong in the demo's rounds, one line each (empty: every step's round reached every
+    feed). outcomes[i] is step i+1's; a round that failed, is still submitting, or is done without an
+    answer from every chain in `chain_ids` is listed, and so are steps that never ran. A skipped
+    round (no trigger) is fine: the script has steps that must not publish."""
+    problems: list[str] = []
+    for i, o in enumerate(outcomes):
+        where = f"step {i + 1}: round {o.round or '-'}"
+        if o.status == "skipped":
+            continue
+        if o.status != "done":
+            problems.append(f"{where} {o.status} ({o.reason})")
+            continue
+        # done means the relay saw no failed submission; the demo also wants every feed to hold it
+        missing = sorted(set(chain_ids) - set(o.submissions))
+        off = {c: s for c, s in sorted(o.submissions.items()) if s not in _ON_FEED}
+        if missing or off:
+            why = [f"chain {c}: no submission" for c in missing] + [f"chain {c}: {s}" for c, s in off.items()]
+            problems.append(f"{where} done but not on every feed ({'; '.join(why)})")
+    if len(outcomes) < steps:
+        problems.append(f"only {len(outcomes)} of {steps} steps ran a round")
+    return problems
+
+
+def demo_exit_status(outcomes: Sequence[RoundOutcome], steps: int, chain_ids: Collection[int]) -> int:
+    """The demo's exit status: 0 when every step's round reached every feed (or had no trigger), else 1."""
+    return 1 if unfinished_rounds(outcomes, steps, chain_ids) else 0
+
+
 def run_demo(devnet_dir: Path, base_port: int, keep: bool = False, out: Callable[[str], None] = print) -> int:
     from relayer.daemon import Daemon
     from relayer.pipeline.build import build_pipeline
@@ -184,12 +219,11 @@ def run_demo(devnet_dir: Path, base_port: int, keep: bool = False, out: Callable
         steps = script(cfg)
         pipeline = build_pipeline(cfg, env=env, prover_workers=0, progress=lambda m: out(f"   {m}"))
         step_no = [0]
-        unfinished: list[str] = []  # rounds that failed or did not reach every feed: the demo must say so
+        outcomes: list[RoundOutcome] = []  # one per step: they decide the exit status
         out(f"-- step 1/{len(steps)}: {steps[0].title}")
 
-        def after_round(o: Any) -> None:
-            if o.status not in ("done", "skipped"):
-                unfinished.append(f"step {step_no[0] + 1}: round {o.round or '-'} {o.status} ({o.reason})")
+        def after_round(o: RoundOutcome) -> None:
+            outcomes.append(o)
             out(f"   => round {o.round or '-'}: {o.status}" + (f", ratio {fmt_ratio(o.ratio_e8)}" if o.ratio_e8 else "")
                 + (f", solvent {o.solvent}" if o.solvent is not None else "") + (f" ({o.reason})" if o.reason else "")
                 + (f"; lending guards: {guards(cfg)}" if o.status == "done" else ""))
@@ -207,10 +241,10 @@ def run_demo(devnet_dir: Path, base_port: int, keep: bool = False, out: Callable
         out(f"\n== done in {time.time() - t0:.0f}s" + (f". Inspect: relayer status -c {state['config']}; relayer verify "
                                                        f"ROUND -c {state['config']}" if keep else " (--keep leaves the "
                                                        "chains up for `relayer status` / `relayer verify ROUND`)"))
+        unfinished = unfinished_rounds(outcomes, len(steps), [c.chain_id for c in cfg.chains])
         if unfinished:
             out("demo FAILED: not every round reached every feed:\n  " + "\n  ".join(unfinished))
-            return 1
-        return 0
+        return demo_exit_status(outcomes, len(steps), [c.chain_id for c in cfg.chains])
     except RelayerError as exc:
         out(f"demo failed: {exc}")
         return 1

@@ -672,3 +672,183 @@ def test_a_device_that_computes_wrongly_makes_the_backend_unavailable(host_lib: 
     with pytest.raises(BackendUnavailable, match="self-check"):
         GpuBackend(FlakyEngine(host_lib))
     GpuBackend(HostEngine(host_lib))  # the honest build passes
+
+
+# --- resident proving: witness, QAP, check and h on the device (base.py `resident_qap`) ---------------
+
+
+def _bench_key(be: GpuBackend, n_constraints: int) -> tuple[object, object, list[int], object]:
+    from relayer.zk.examples import make_bench_circuit
+    from relayer.zk.groth16.setup import dev_setup
+
+    bc = make_bench_circuit(n_constraints)
+    r1cs = bc.circuit.compile()
+    return bc.circuit, r1cs, bc.circuit.witness(bc.inputs), dev_setup(r1cs, backend=be)
+
+
+def _device_qap(be: GpuBackend, q: object) -> object:
+    from relayer.zk.groth16.qap_kernel import coefficient_arrays, coefficient_csr
+
+    csr = coefficient_csr(q, coefficient_arrays(q))
+    return be.prepare_qap(csr["row_ptr"], csr["wires"], csr["coefs"], csr["domain"], csr["n_check"])
+
+
+def _plain_first_bad(q: object, witness: list[int]) -> int:
+    from relayer.zk.groth16 import qap as qapmod
+
+    a, b, c = qapmod.evaluate_rows(q, witness)
+    return next((i for i in range(q.n_constraints) if a[i] * b[i] % R != c[i]), -1)
+
+
+def test_qap_rows_and_h_on_the_device_match_plain_ints(be: GpuBackend) -> None:
+    """A, B, C = A·B over the domain equal qap.evaluate; h from the resident rows equals compute_h."""
+    from relayer.zk.groth16 import qap as qapmod
+
+    circuit, r1cs, wit, pk = _bench_key(be, 150)
+    q = pk.qap
+    assert q.has_c and q.domain_size == 256
+    dq = _device_qap(be, q)
+    rows, bad = be.evaluate_qap(dq, be.load_witness(ints_to_limbs(wit)))
+    assert bad == -1
+    a, b, c = qapmod.evaluate(q, wit)
+    ga, gb, gc = be.qap_rows_to_host(rows)
+    assert (limbs_to_ints(ga), limbs_to_ints(gb), limbs_to_ints(gc)) == (a, b, c)
+    d = be.h_resident(rows)
+    n = q.domain_size
+    expect = ProverBackend.compute_h(be, ints_to_limbs(a, n), ints_to_limbs(b, n), ints_to_limbs(c, n))
+    assert np.array_equal(be.scalars_to_host(d), expect)
+
+
+def test_qap_check_on_the_device_finds_the_first_unsatisfied_row(be: GpuBackend) -> None:
+    """Several rows broken far apart: the device reports the smallest index, as plain ints find it."""
+    circuit, r1cs, wit, pk = _bench_key(be, 200)
+    dq = _device_qap(be, pk.qap)
+    for changes in ({"b2.bit5": 2}, {"z90": 7, "b2.bit5": 2, "b0.bit31": 1 - circuit.value(wit, "b0.bit31")}, {"z95": 3}, {"z40": 1, "z95": 3}):
+        bad_w = circuit.tamper(wit, changes)
+        first = _plain_first_bad(pk.qap, bad_w)
+        assert first >= 0
+        _, got = be.evaluate_qap(dq, be.load_witness(ints_to_limbs(bad_w)))
+        assert got == first, changes
+
+
+def test_prove_on_the_resident_path_names_the_first_bad_constraint(be: GpuBackend) -> None:
+    """prove() with the host-built kernels: an unsatisfying witness is UnsatisfiedConstraint naming the
+    constraint (by name with the R1CS, by index without), never a proof."""
+    from relayer.errors import UnsatisfiedConstraint
+    from relayer.zk.groth16.prover import prove
+
+    assert be.resident_qap
+    circuit, r1cs, wit, pk = _bench_key(be, 100)
+    bad_w = circuit.tamper(wit, {"b0.bit7": 5})
+    first = _plain_first_bad(pk.qap, bad_w)
+    with pytest.raises(UnsatisfiedConstraint, match=rf"constraint {r1cs._name(first)} \(index {first}\) is not satisfied"):
+        prove(pk, bad_w, be, r1cs=r1cs)
+    with pytest.raises(UnsatisfiedConstraint, match=rf"constraint #{first} \(index {first}\)"):
+        prove(pk, bad_w, be)
+    t: dict[str, float] = {}
+    proof, public = prove(pk, wit, be, timings=t)  # the good witness still proves on the same key
+    assert {"check", "prepare", "upload", "qap", "h", "msm_a", "msm_h", "verify"} <= set(t)
+
+
+def test_key_without_c_skips_the_device_check_and_uses_the_r1cs(be: GpuBackend) -> None:
+    """A .zkey has no C coefficients: the device check is off (n_check 0), C = A·B feeds h, and a
+    bad witness is caught by the circuit's own checker when the R1CS is given."""
+    import dataclasses
+
+    from relayer.errors import UnsatisfiedConstraint
+    from relayer.zk.groth16.prover import prove
+    from relayer.zk.groth16.verifier import verify
+
+    circuit, r1cs, wit, pk = _bench_key(be, 60)
+    q = pk.qap
+    q_noc = dataclasses.replace(q, coeffs=tuple(c for c in q.coeffs if c[0] != 2), has_c=False)
+    pk_noc = dataclasses.replace(pk, qap=q_noc, prepared={})
+    bad_w = circuit.tamper(wit, {"b0.bit2": 3})
+    dq = _device_qap(be, q_noc)
+    assert dq.n_check == 0
+    rows, bad = be.evaluate_qap(dq, be.load_witness(ints_to_limbs(bad_w)))
+    assert bad == -1
+    ga, gb, gc = be.qap_rows_to_host(rows)
+    assert limbs_to_ints(gc) == [x * y % R for x, y in zip(limbs_to_ints(ga), limbs_to_ints(gb))]
+    with pytest.raises(UnsatisfiedConstraint):
+        prove(pk_noc, bad_w, be, r1cs=r1cs)
+    proof, public = prove(pk_noc, wit, be)
+    assert verify(pk.vk, public, proof)
+
+
+def test_resident_proof_uploads_only_the_witness(be: GpuBackend) -> None:
+    """After the first proof (key bases and coefficients uploaded once), a proof moves the witness up
+    once and only points and a few counters down: no vector makes a round trip."""
+    from relayer.zk.groth16.prover import prove
+
+    circuit, r1cs, wit, pk = _bench_key(be, 100)
+    prove(pk, wit, be)
+    h0, d0 = be.bytes_h2d, be.bytes_d2h
+    prove(pk, wit, be)
+    assert be.bytes_h2d - h0 == 32 * len(wit)
+    assert be.bytes_d2h - d0 < 1024
+    key_handles = pk.prepared["_qap:gpu"]
+    prove(pk, wit, be)
+    assert pk.prepared["_qap:gpu"] is key_handles
+
+
+def test_resident_calls_reject_bad_input(be: GpuBackend) -> None:
+    circuit, r1cs, wit, pk = _bench_key(be, 30)
+    from relayer.zk.groth16.qap_kernel import coefficient_arrays, coefficient_csr
+
+    csr = coefficient_csr(pk.qap, coefficient_arrays(pk.qap))
+    rp, wi, co, n = csr["row_ptr"], csr["wires"], csr["coefs"], csr["domain"]
+    with pytest.raises(ProverError, match="row_ptr"):
+        be.prepare_qap(rp[:-1], wi, co, n, 0)
+    with pytest.raises(ProverError, match="row_ptr"):
+        be.prepare_qap(np.concatenate([rp[:1], rp[2:3], rp[1:2], rp[3:]]), wi, co, n, 0)  # not monotone
+    with pytest.raises(ProverError, match="wires"):
+        be.prepare_qap(rp, wi.astype(np.int64) - 1, co, n, 0)
+    bad_co = co.copy()
+    bad_co[3] = ints_to_limbs([R])[0]
+    with pytest.raises(ProverError, match="not reduced"):
+        be.prepare_qap(rp, wi, bad_co, n, 0)
+    with pytest.raises(ProverError, match="power of two"):
+        be.prepare_qap(rp, wi, co, n - 1, 0)
+    with pytest.raises(ProverError, match="n_check"):
+        be.prepare_qap(rp, wi, co, n, n + 1)
+    dq = be.prepare_qap(rp, wi, co, n, csr["n_check"])
+    with pytest.raises(ProverError, match="witness has"):
+        be.evaluate_qap(dq, be.load_witness(ints_to_limbs(wit[:-1])))
+    with pytest.raises(ProverError, match="prepare_qap"):
+        be.evaluate_qap(ints_to_limbs(wit), be.load_witness(ints_to_limbs(wit)))
+    with pytest.raises(ProverError, match="evaluate_qap"):
+        be.h_resident(ints_to_limbs(wit))
+    with pytest.raises(ProverError, match="witness"):
+        be.load_witness(np.zeros((3, 4), np.int64))
+    sc = be.load_witness(ints_to_limbs(wit))
+    with pytest.raises(ProverError, match="outside"):
+        be.scalars_tail(sc, len(wit) + 1)
+
+
+def test_resident_scalars_msm_equals_array_msm(be: GpuBackend) -> None:
+    """msm_* on a load_witness handle (and its tail) give the same points as on the arrays."""
+    pts = g1_points(40)
+    h1 = be.prepare_g1(g1_to_array([g1_aff(p) for p in pts]))
+    h2 = be.prepare_g2(g2_to_array([g2_aff(p) for p in g2_points(40)]))
+    sc = [0, 1, R - 1] + [rng.randrange(R) for _ in range(37)]
+    arr = ints_to_limbs(sc)
+    dev = be.load_witness(arr)
+    assert be.msm_g1(h1, dev) == be.msm_g1(h1, arr) == g1_aff(msm_ref(pts, sc, 1))
+    assert be.msm_g1(h1, be.scalars_tail(dev, 5)) == be.msm_g1(h1, arr[5:])
+    assert be.msm_g2(h2, dev) == be.msm_g2(h2, arr)
+    assert be.msm_g1(h1, be.scalars_tail(dev, 40)) is None
+
+
+def test_backends_without_the_capability_refuse_resident_calls() -> None:
+    """cpu and reference keep the host path: the capability is declared False and its calls are errors."""
+    from relayer.zk.backends import get_backend
+
+    for name in ("cpu", "reference"):
+        b = get_backend(name)
+        assert b.resident_qap is False
+        with pytest.raises(ProverError, match="resident_qap"):
+            b.load_witness(ints_to_limbs([1]))
+        with pytest.raises(ProverError, match="resident_qap"):
+            b.evaluate_qap(None, None)
+        assert np.array_equal(b.scalars_tail(ints_to_limbs([1, 2, 3]), 1), ints_to_limbs([2, 3]))

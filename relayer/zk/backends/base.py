@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from relayer.errors import ProverError
 from relayer.zk.field import G1Point, G2Point
 
 
@@ -70,6 +71,41 @@ class ProverBackend(ABC):
     @abstractmethod
     def batch_inverse(self, values: np.ndarray) -> np.ndarray:
         """Elementwise inverse mod r of an (n, 4) Fr vector (zero maps to zero)."""
+
+    # --- optional capability: witness, QAP and h resident where the MSMs run -----------------
+    #: Declared (not discovered) by a backend that evaluates the QAP and h on its own device. The
+    #: prover then calls load_witness once, prepare_qap once per key, evaluate_qap and h_resident per
+    #: proof, and passes their handles to msm_g1/msm_g2 in place of arrays. Backends that leave it
+    #: False keep the prover's host path (numba QAP evaluation, compute_h on arrays) unchanged.
+    resident_qap: ClassVar[bool] = False
+
+    def _no_resident(self, what: str) -> ProverError:
+        return ProverError(f"backend {self.name!r} does not declare resident_qap: {what} is not available")
+
+    def load_witness(self, w: np.ndarray) -> Any:
+        """Take the checked witness as canonical (n, 4) limbs; return a handle msm_g1/msm_g2 accept
+        as scalars (uploaded once, read by every MSM of the proof)."""
+        raise self._no_resident("load_witness")
+
+    def scalars_tail(self, scalars: Any, start: int) -> Any:
+        """scalars[start:] for an array or a load_witness handle (the C query skips the public wires)."""
+        return scalars[start:]
+
+    def prepare_qap(self, row_ptr: np.ndarray, wires: np.ndarray, coefs: np.ndarray, domain: int, n_check: int) -> Any:
+        """Keep a key's QAP coefficients for evaluate_qap. Row t = matrix·domain + row (matrix 0 = A,
+        1 = B, 2 = C) holds entries row_ptr[t]..row_ptr[t+1] (row_ptr: int64, 3·domain + 1 offsets)
+        of wire indices `wires` and canonical coefficients `coefs` (n, 4); the first n_check rows
+        are checked A·B = C (0: the key has no C coefficients)."""
+        raise self._no_resident("prepare_qap")
+
+    def evaluate_qap(self, qap: Any, witness: Any) -> tuple[Any, int]:
+        """(rows handle, first row < n_check with A·B ≠ C, or −1) for a load_witness handle; the
+        rows hold A, B and C = A·B over the domain (snarkjs's convention) for h_resident."""
+        raise self._no_resident("evaluate_qap")
+
+    def h_resident(self, rows: Any) -> Any:
+        """compute_h of evaluate_qap's rows, returned as a handle msm_g1 accepts as scalars."""
+        raise self._no_resident("h_resident")
 
     def compute_h(self, a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
         """Evaluations d_j = A(x_j)·B(x_j) − C(x_j) at the odd points x_j = w_2n · w_n^j.

@@ -50,6 +50,12 @@ log = logging.getLogger(__name__)
 #   msm_bucket_reduce: running sums over BUCKET_SEG buckets per thread, + lo * segment sum;
 #   jac_segment_sum per window, msm_window_combine (Horner over windows), jac_to_affine.
 # Batch inversion is element-parallel Fermat (a^(r-2)) on the device: no serial prefix products.
+#
+# Resident proving (the optional `resident_qap` capability of the backend interface): the witness is
+# uploaded once (load_witness -> GpuScalars, canonical) and every MSM reads that copy; the key's QAP
+# coefficients are uploaded once per key (prepare_qap, CSR by row, Montgomery); qap_rows computes the
+# A, B, C rows, qap_check the first unsatisfied row (atomic minimum); h_resident runs compute_h on
+# those rows and leaves d on the device for the H MSM. Per proof only the witness goes up.
 
 _HERE = Path(__file__).resolve().parent
 KERNEL_FILE = _HERE / "gpu_kernels.cu"
@@ -76,6 +82,8 @@ KERNEL_ARGS: dict[str, str] = {
     "fr_bitrev": "ppi",
     "fr_ntt_stage": "ppii",
     "fr_h_combine": "pppp",
+    "qap_rows": "ppppp",
+    "qap_check": "pip",
     "msm_digits": "piipp",
     "msm_bucket_sum_g1": "ppppp",
     "msm_bucket_sum_g2": "ppppp",
@@ -397,6 +405,35 @@ class GpuBases:
 
 
 @dataclass
+class GpuScalars:
+    """Canonical Fr scalars resident on the device (a witness, h's evaluations); msm_g1/msm_g2 take
+    it in place of an array, so the values are uploaded (or computed) once per proof."""
+
+    data: Any  # device array, 4 * n uint64
+    n: int
+
+
+@dataclass
+class GpuQap:
+    """A key's QAP coefficients on the device, grouped by row (see prepare_qap)."""
+
+    row_ptr: Any  # int64, 3 * domain + 1
+    wires: Any  # uint32, one per coefficient
+    coefs: Any  # Montgomery Fr, 4 words per coefficient
+    domain: int
+    n_check: int  # rows checked A*B = C (0 when the key has no C coefficients)
+    min_wires: int  # 1 + the largest wire index used
+
+
+@dataclass
+class GpuQapRows:
+    """A, B and C = A*B over the domain for one witness, Montgomery, resident: [3][domain] elements."""
+
+    abc: Any
+    domain: int
+
+
+@dataclass
 class GpuStats:
     """Timings (seconds) of the last operations, for the benchmark."""
 
@@ -405,6 +442,7 @@ class GpuStats:
 
 class GpuBackend(ProverBackend):
     name = "gpu"
+    resident_qap = True
 
     def __init__(self, engine: _Engine | None = None) -> None:
         self.engine: _Engine = engine if engine is not None else CupyEngine()
@@ -512,11 +550,11 @@ class GpuBackend(ProverBackend):
     def prepare_g2(self, bases: np.ndarray) -> GpuBases:
         return self._prepare(_as_limbs(bases, (2, 2, 4), "G2 bases"), 2)
 
-    def msm_g1(self, bases: Any, scalars: np.ndarray) -> G1Point:
+    def msm_g1(self, bases: Any, scalars: np.ndarray | GpuScalars) -> G1Point:
         res = self._msm(bases, scalars, 1)
         return None if res is None else (res[0], res[1])
 
-    def msm_g2(self, bases: Any, scalars: np.ndarray) -> G2Point:
+    def msm_g2(self, bases: Any, scalars: np.ndarray | GpuScalars) -> G2Point:
         res = self._msm(bases, scalars, 2)
         return None if res is None else ((res[0], res[1]), (res[2], res[3]))
 
@@ -562,11 +600,15 @@ class GpuBackend(ProverBackend):
             self.engine.launch(kern, int(cs.shape[0]), pts, cs, ce, nxt)
             pts = nxt
 
-    def _msm(self, handle: Any, scalars: np.ndarray, group: int) -> list[int] | None:
+    def _msm(self, handle: Any, scalars: np.ndarray | GpuScalars, group: int) -> list[int] | None:
         if not isinstance(handle, GpuBases) or handle.group != group:
             raise ProverError(f"msm_g{group} needs bases from prepare_g{group} of this backend")
-        sc = _as_limbs(scalars, (4,), "scalars")
-        m = sc.shape[0]
+        if isinstance(scalars, GpuScalars):
+            sc = None  # already on the device (load_witness, h_resident): nothing to convert or upload
+            m = scalars.n
+        else:
+            sc = _as_limbs(scalars, (4,), "scalars")
+            m = sc.shape[0]
         if m > handle.n:
             raise ProverError(f"{m} scalars but only {handle.n} prepared bases")
         if m == 0:
@@ -578,7 +620,7 @@ class GpuBackend(ProverBackend):
         nb = 1 << (c - 1)
         total_b = n_windows * nb
 
-        d_sc = eng.upload(sc.reshape(-1))
+        d_sc = scalars.data if sc is None else eng.upload(sc.reshape(-1))
         keys = xp.empty(n_windows * m, dtype=xp.int32)
         vals = xp.empty(n_windows * m, dtype=xp.uint32)
         eng.launch("msm_digits", m, d_sc, c, n_windows, keys, vals)
@@ -701,25 +743,113 @@ class GpuBackend(ProverBackend):
         self.stats.last["ntt"] = time.perf_counter() - t0
         return res
 
-    def compute_h(self, a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
-        t0 = time.perf_counter()
-        n = _as_limbs(a, (4,), "compute_h a").shape[0]
-        if _as_limbs(b, (4,), "compute_h b").shape[0] != n or _as_limbs(c, (4,), "compute_h c").shape[0] != n:
-            raise ProverError("compute_h: a, b and c must have the same length")
-        self._log2(n)
+    def _h_dev(self, rows: list[Any], n: int) -> Any:
+        """d_j = A·B − C at the odd points of the 2n-domain from Montgomery device vectors a, b, c
+        over the n-domain; Montgomery device result."""
         g = fr_root_of_unity(2 * n)
         coset_evals = []
-        for vec, what in ((a, "a"), (b, "b"), (c, "c")):
-            d, _ = self._upload_fr(vec, f"compute_h {what}")
+        for d in rows:
             coeffs = self._ntt_dev(d, n, True)
             # iNTT's 1/n and the coset shift g^i fused: coefficients p_i -> p_i g^i / n
             self.engine.launch("fr_scale_pow", n, coeffs, self._const(g), self._const(pow(n, -1, R)))
             coset_evals.append(self._ntt_dev(coeffs, n, False))
         out = self._empty(n * 4)
         self.engine.launch("fr_h_combine", n, coset_evals[0], coset_evals[1], coset_evals[2], out)
-        res = self._download_fr(out, n)
+        return out
+
+    def compute_h(self, a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
+        t0 = time.perf_counter()
+        n = _as_limbs(a, (4,), "compute_h a").shape[0]
+        if _as_limbs(b, (4,), "compute_h b").shape[0] != n or _as_limbs(c, (4,), "compute_h c").shape[0] != n:
+            raise ProverError("compute_h: a, b and c must have the same length")
+        self._log2(n)
+        rows = [self._upload_fr(vec, f"compute_h {what}")[0] for vec, what in ((a, "a"), (b, "b"), (c, "c"))]
+        res = self._download_fr(self._h_dev(rows, n), n)
         self.stats.last["compute_h"] = time.perf_counter() - t0
         return res
+
+    # --- resident proving: witness, QAP and h stay on the device (base.py `resident_qap`) ---------------
+    def load_witness(self, w: np.ndarray) -> GpuScalars:
+        """Upload (n, 4) canonical scalars once; every msm_* of the proof reads this copy."""
+        v = _as_limbs(w, (4,), "witness")
+        return GpuScalars(self.engine.upload(v.reshape(-1)), v.shape[0])
+
+    def scalars_tail(self, scalars: Any, start: int) -> Any:
+        if isinstance(scalars, GpuScalars):
+            if not 0 <= start <= scalars.n:
+                raise ProverError(f"scalars_tail: start {start} outside 0..{scalars.n}")
+            return GpuScalars(scalars.data[4 * start :], scalars.n - start)  # a view: no copy
+        return super().scalars_tail(scalars, start)
+
+    def prepare_qap(self, row_ptr: np.ndarray, wires: np.ndarray, coefs: np.ndarray, domain: int, n_check: int) -> GpuQap:
+        """Upload a key's QAP coefficients (CSR by row, see base.py) once; kept like the bases."""
+        self._log2(domain)
+        rp = np.ascontiguousarray(row_ptr, dtype=np.int64)
+        wi = np.asarray(wires)
+        co = _as_limbs(coefs, (4,), "QAP coefficients")
+        nnz = co.shape[0]
+        if rp.shape != (3 * domain + 1,) or rp[0] != 0 or rp[-1] != nnz or (rp.size > 1 and (np.diff(rp) < 0).any()):
+            raise ProverError(f"QAP row_ptr must be {3 * domain + 1} non-decreasing offsets from 0 to {nnz}")
+        if wi.shape != (nnz,) or wi.dtype.kind not in "iu" or (nnz and (wi.min() < 0 or wi.max() >= 1 << 32)):
+            raise ProverError(f"QAP wires must be {nnz} non-negative integers below 2^32")
+        if not 0 <= n_check <= domain:
+            raise ProverError(f"QAP n_check {n_check} outside 0..{domain}")
+        _check_below(co, R, "QAP coefficients")
+        eng = self.engine
+        d_co = eng.upload(co.reshape(-1))
+        eng.launch("fr_to_mont", nnz, d_co, d_co)
+        return GpuQap(
+            row_ptr=eng.upload(rp),
+            wires=eng.upload(np.ascontiguousarray(wi, dtype=np.uint32)),
+            coefs=d_co,
+            domain=domain,
+            n_check=int(n_check),
+            min_wires=int(wi.max()) + 1 if nnz else 0,
+        )
+
+    def evaluate_qap(self, qap: Any, witness: Any) -> tuple[GpuQapRows, int]:
+        """A, B, C rows for a resident witness and the first row < n_check with A*B != C (-1: none);
+        the C kept for h is A*B (snarkjs's convention, equal to C wherever the check passed)."""
+        if not isinstance(qap, GpuQap) or not isinstance(witness, GpuScalars):
+            raise ProverError("evaluate_qap needs a prepare_qap handle and a load_witness handle of this backend")
+        if witness.n < qap.min_wires:
+            raise ProverError(f"the QAP uses wire {qap.min_wires - 1} but the witness has {witness.n} values")
+        eng, xp, n = self.engine, self.xp, qap.domain
+        t0 = time.perf_counter()
+        wm = self._empty(4 * witness.n)
+        eng.launch("fr_to_mont", witness.n, witness.data, wm)
+        abc = self._empty(12 * n)
+        eng.launch("qap_rows", 3 * n, qap.row_ptr, qap.wires, qap.coefs, wm, abc)
+        del wm
+        bad = xp.full(1, np.uint64(0xFFFFFFFFFFFFFFFF), dtype=xp.uint64)
+        eng.launch("qap_check", qap.n_check, abc, n, bad)
+        eng.launch("fr_mul_vec", n, abc[: 4 * n], abc[4 * n : 8 * n], abc[8 * n :])
+        first = eng.to_int(bad[0])
+        self.stats.last["evaluate_qap"] = time.perf_counter() - t0
+        return GpuQapRows(abc, n), (-1 if first == 0xFFFFFFFFFFFFFFFF else first)
+
+    def h_resident(self, rows: Any) -> GpuScalars:
+        """compute_h on evaluate_qap's rows, left on the device (canonical) for the H MSM."""
+        if not isinstance(rows, GpuQapRows):
+            raise ProverError("h_resident needs the rows evaluate_qap returned")
+        t0 = time.perf_counter()
+        n = rows.domain
+        d = self._h_dev([rows.abc[4 * i * n : 4 * (i + 1) * n] for i in range(3)], n)
+        self.engine.launch("fr_from_mont", n, d, d)
+        self.stats.last["h_resident"] = time.perf_counter() - t0
+        return GpuScalars(d, n)
+
+    def qap_rows_to_host(self, rows: GpuQapRows) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(a, b, c) canonical (n, 4) arrays of evaluate_qap's rows (tests and debugging)."""
+        n = rows.domain
+        tmp = self._empty(12 * n)
+        self.engine.launch("fr_from_mont", 3 * n, rows.abc, tmp)
+        out = self.engine.download(tmp).reshape(3, n, 4)
+        return out[0], out[1], out[2]
+
+    def scalars_to_host(self, scalars: GpuScalars) -> np.ndarray:
+        """The (n, 4) canonical values of a resident scalar vector (tests and debugging)."""
+        return self.engine.download(scalars.data).reshape(scalars.n, 4)
 
     def batch_inverse(self, values: np.ndarray) -> np.ndarray:
         d, n = self._upload_fr(values, "batch_inverse input")

@@ -1,8 +1,9 @@
 // Kernels of the `gpu` prover backend: MSM (Pippenger, signed digits), NTT over Fr, fixed-base mul.
 // Each kernel is one index-parallel body. Under CUDA it is a __global__ over a 1-D grid; under a
 // plain C++ compiler the same body runs in a loop, so the host tests (tests/test_gpu_kernels_host.py)
-// execute exactly this file. Kernels use no shared memory, warp intrinsics or atomics, so the two
-// builds compute the same thing. Array layouts: see relayer/zk/backends/gpu.py.
+// execute exactly this file. Kernels use no shared memory or warp intrinsics, and the one atomic
+// (a minimum, in qap_check) does not depend on the order of the threads, so the two builds compute
+// the same thing. Array layouts: see relayer/zk/backends/gpu.py.
 #include "gpu_field.cuh"
 
 #ifdef __CUDACC__
@@ -127,6 +128,40 @@ KERNEL_END
 KERNEL(fr_h_combine, const u64 *a, const u64 *b, const u64 *c, u64 *out)
     Fr x, y, z; load(a + 4 * idx, x); load(b + 4 * idx, y); load(c + 4 * idx, z);
     store(out + 4 * idx, sub(mul(x, y), z));
+KERNEL_END
+
+// ---- QAP evaluation (the prover's A, B, C rows over the domain) ------------------------------------
+// The key's coefficients in CSR order: row t = matrix * domain + row (matrix 0 = A, 1 = B, 2 = C),
+// entries [row_ptr[t], row_ptr[t+1]) with wire index and Montgomery coefficient. One thread per row:
+// rows are independent, so no atomics; out is [3][domain] Montgomery elements (empty rows -> 0).
+KERNEL(qap_rows, const i64 *row_ptr, const u32 *wires, const u64 *coefs, const u64 *w, u64 *out)
+    Fr acc = fp_zero<FrP>();
+    for (i64 k = row_ptr[idx]; k < row_ptr[idx + 1]; k++) {
+        Fr c, x;
+        load(coefs + 4 * k, c);
+        load(w + 4 * (i64)wires[k], x);
+        acc = add(acc, mul(c, x));
+    }
+    store(out + 4 * idx, acc);
+KERNEL_END
+
+// Minimum of *p and v, stored in *p (the first unsatisfied constraint wins whatever the thread order).
+HD void atomic_min_u64(u64 *p, u64 v) {
+#ifdef __CUDA_ARCH__
+    atomicMin((unsigned long long *)p, (unsigned long long)v);
+#else
+    if (v < *p) *p = v;
+#endif
+}
+
+// Satisfaction check of the first n_threads constraints: *bad = min index i with A_i * B_i != C_i
+// (the caller sets *bad to 2^64 - 1 first). abc as written by qap_rows, domain rows per matrix.
+KERNEL(qap_check, const u64 *abc, i64 domain, u64 *bad)
+    Fr a, b, c;
+    load(abc + 4 * idx, a);
+    load(abc + 4 * (domain + idx), b);
+    load(abc + 4 * (2 * domain + idx), c);
+    if (!eq(mul(a, b), c)) atomic_min_u64(bad, (u64)idx);
 KERNEL_END
 
 // ---- MSM: Pippenger with signed window digits ----------------------------------------------------

@@ -5,6 +5,8 @@ With r, s uniform from the OS CSPRNG (snarkjs `groth16_prove.js` has the same al
     C = Σ_{private} w_i C_i + Σ_j d_j H_j + s·A + r·B1 − rs·δ
 where d_j = A(x_j)B(x_j) − C(x_j) at the odd points of the 2n-domain (backend.compute_h).
 Every proof is verified locally before it is returned; a proof that fails is never handed out.
+The witness becomes one limb array (range-checked in numpy) that every MSM reads; a backend that
+declares `resident_qap` (gpu) also evaluates the QAP, the satisfaction check and h on its device.
 """
 
 from __future__ import annotations
@@ -12,14 +14,15 @@ from __future__ import annotations
 import logging
 import secrets
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from itertools import repeat
 from typing import Any
 
 import numpy as np
 
 from relayer.errors import ProverError, UnsatisfiedConstraint, VerificationError
 from relayer.zk.backends.base import ProverBackend
-from relayer.zk.field import R, ints_to_limbs
+from relayer.zk.field import R, ints_to_limbs, limbs_to_ints
 from relayer.zk.groth16 import qap as qapmod
 from relayer.zk.curve import G1, G2, g1_mul, g1_neg
 from relayer.zk.groth16.keys import DEV_WARNING, ProvingKey
@@ -45,15 +48,63 @@ def prepared_bases(pk: ProvingKey, backend: ProverBackend) -> dict[str, Any]:
     return cached
 
 
-def _check_values(pk: ProvingKey, witness: Sequence[int]) -> None:
+_R_LIMBS = tuple(np.uint64((R >> (64 * i)) & ((1 << 64) - 1)) for i in range(4))
+
+
+def _first_not_below_r(w: np.ndarray) -> int:
+    """Index of the first (n, 4) limb value >= r, -1 if none (a lexicographic compare in numpy)."""
+    below = np.zeros(w.shape[0], dtype=bool)
+    equal = np.ones(w.shape[0], dtype=bool)
+    for i in (3, 2, 1, 0):
+        below |= equal & (w[:, i] < _R_LIMBS[i])
+        equal &= w[:, i] == _R_LIMBS[i]
+    return -1 if below.all() else int(np.argmin(below))
+
+
+def _not_an_element(i: int, x: object) -> UnsatisfiedConstraint:
+    return UnsatisfiedConstraint(f"witness value {i} is not an integer in [0, r) (got {type(x).__name__} {x!r:.40})")
+
+
+def witness_limbs(pk: ProvingKey, witness: Sequence[int] | np.ndarray) -> np.ndarray:
+    """The witness as canonical (n_wires, 4) uint64 limbs, each value checked to be an int in [0, r)
+    and witness[0] == 1; UnsatisfiedConstraint names the first bad value.
+
+    Python ints are packed by one C-level pass (int.to_bytes) and range-checked in numpy, with no
+    per-value Python: at 2^20 wires this is the prover's only O(n) host work. An (n, 4) uint64
+    array (e.g. a .wtns body) is taken as it is. bool, float, str... are refused (exact integers only).
+    """
     q = pk.qap
     if len(witness) != q.n_wires:
         raise UnsatisfiedConstraint(f"witness has {len(witness)} values, the key expects {q.n_wires} wires")
-    for i, x in enumerate(witness):
-        if not 0 <= x < R:
-            raise UnsatisfiedConstraint(f"witness value {i} is not an integer in [0, r)")
-    if witness[0] != 1:
+    if isinstance(witness, np.ndarray) and witness.ndim == 2:
+        if witness.dtype != np.uint64 or witness.shape != (q.n_wires, 4):
+            raise UnsatisfiedConstraint(
+                f"a witness array must be uint64 limbs of shape ({q.n_wires}, 4), got {witness.dtype} {witness.shape}"
+            )
+        w = np.ascontiguousarray(witness)
+    else:
+        if not set(map(type, witness)) <= {int}:
+            # subclasses and numpy integers: exact ints are converted, anything else is refused
+            for i, x in enumerate(witness):
+                if isinstance(x, bool) or not isinstance(x, (int, np.integer)):
+                    raise _not_an_element(i, x)
+            witness = [int(x) for x in witness]
+        try:
+            data = b"".join(map(int.to_bytes, witness, repeat(32), repeat("little")))
+        except OverflowError:  # negative or >= 2^256: find which, for the message
+            i = next(i for i, x in enumerate(witness) if not 0 <= x < 1 << 256)
+            raise _not_an_element(i, witness[i]) from None
+        w = np.frombuffer(data, dtype="<u8").reshape(-1, 4).astype(np.uint64)  # a writable copy
+    bad = _first_not_below_r(w)
+    if bad >= 0:
+        raise _not_an_element(bad, limbs_to_ints(w[bad])[0])
+    if q.n_wires and (int(w[0, 0]) != 1 or w[0, 1:].any()):
         raise UnsatisfiedConstraint("witness[0] (the constant wire) must be 1")
+    return w
+
+
+def _check_values(pk: ProvingKey, witness: Sequence[int]) -> None:
+    witness_limbs(pk, witness)
 
 
 def _check_rows(pk: ProvingKey, a: list[int], b: list[int], c: list[int], r1cs: R1CS | None, start: int = 0) -> None:
@@ -71,11 +122,11 @@ def _check_r1cs_matches(pk: ProvingKey, r1cs: R1CS) -> None:
         raise ProverError("the R1CS given does not match the proving key (wires/public/constraints differ)")
 
 
-def _check_without_c(pk: ProvingKey, witness: list[int], r1cs: R1CS | None) -> None:
+def _check_without_c(pk: ProvingKey, witness: Callable[[], list[int]], r1cs: R1CS | None) -> None:
     if pk.qap.has_c:
         return
     if r1cs is not None:
-        r1cs.check(witness)  # a .zkey has no C matrix: check against the circuit's own
+        r1cs.check(witness())  # a .zkey has no C matrix: check against the circuit's own
     else:
         # the local verification after proving still rejects a bad witness, without naming the constraint
         log.info("proving key has no C coefficients and no R1CS was given; the witness is checked by verifying the proof")
@@ -103,10 +154,26 @@ def _evaluate_compiled(pk: ProvingKey, w: np.ndarray) -> tuple[np.ndarray, np.nd
     return evaluate_limbs(pk.qap, arrays, w)
 
 
+def prepared_qap(pk: ProvingKey, backend: ProverBackend) -> Any:
+    """The key's QAP coefficients prepared for a resident_qap backend, built once and cached on the key."""
+    key = f"_qap:{backend.name}"
+    cached = pk.prepared.get(key)
+    if cached is None:
+        from relayer.zk.groth16.qap_kernel import coefficient_arrays, coefficient_csr
+
+        arrays = pk.prepared.get("_qap_arrays")
+        if arrays is None:
+            arrays = pk.prepared["_qap_arrays"] = coefficient_arrays(pk.qap)
+        csr = coefficient_csr(pk.qap, arrays)
+        cached = pk.prepared[key] = backend.prepare_qap(
+            csr["row_ptr"], csr["wires"], csr["coefs"], csr["domain"], csr["n_check"]
+        )
+    return cached
+
+
 def check_witness(pk: ProvingKey, witness: Sequence[int], r1cs: R1CS | None = None) -> None:
     """Raise UnsatisfiedConstraint naming the first violated constraint (before any proving work)."""
-    witness = [int(x) for x in witness]
-    _check_values(pk, witness)
+    witness = limbs_to_ints(witness_limbs(pk, witness))
     if r1cs is not None:
         _check_r1cs_matches(pk, r1cs)
     if pk.qap.has_c:
@@ -119,20 +186,21 @@ def check_witness(pk: ProvingKey, witness: Sequence[int], r1cs: R1CS | None = No
 
 def prove(
     pk: ProvingKey,
-    witness: Sequence[int],
+    witness: Sequence[int] | np.ndarray,
     backend: ProverBackend,
     *,
     r1cs: R1CS | None = None,
     timings: dict[str, float] | None = None,
 ) -> tuple[Proof, list[int]]:
-    """Prove for a full witness (circom wire order); returns (proof, public signals).
+    """Prove for a full witness (circom wire order: ints, or (n_wires, 4) uint64 limbs); returns
+    (proof, public signals).
 
-    `timings`, if given, is filled with seconds per stage (check, qap, h, msm_*, blind, verify).
+    `timings`, if given, is filled with seconds per stage (check, qap, h, msm_*, blind, verify; and
+    prepare/upload for a resident_qap backend).
     """
     if pk.dev:
         log.warning("%s", DEV_WARNING)
     t: dict[str, float] = timings if timings is not None else {}
-    witness = [int(x) for x in witness]
     t0 = time.perf_counter()
 
     def stage(name: str) -> None:
@@ -142,40 +210,64 @@ def prove(
         t0 = now
 
     q = pk.qap
-    _check_values(pk, witness)
+    w = witness_limbs(pk, witness)  # the one conversion: every MSM and the QAP read these limbs
     if r1cs is not None:
         _check_r1cs_matches(pk, r1cs)
     stage("check")
-    w = ints_to_limbs(witness)
-    # one pass gives A, B and the C matrix rows: the satisfaction check and the QAP share it
-    compiled = _evaluate_compiled(pk, w)
-    if compiled is not None:
-        a_l, b_l, c_l, bad = compiled
+    ints: list[int] | None = None
+
+    def witness_ints() -> list[int]:
+        # plain ints only where a slow path needs them (no numba, no C matrix, an error message)
+        nonlocal ints
+        if ints is None:
+            ints = limbs_to_ints(w)
+        return ints
+
+    if backend.resident_qap:
+        # witness up once; A, B, C, the check and h on the device; d never comes back to the host
+        qap_handle = prepared_qap(pk, backend)
+        stage("prepare")
+        scalars: Any = backend.load_witness(w)
+        stage("upload")
+        rows, bad = backend.evaluate_qap(qap_handle, scalars)
         stage("qap")
         if bad >= 0:
-            _raise_unsatisfied(pk, witness, bad, r1cs)
-        _check_without_c(pk, witness, r1cs)
+            _raise_unsatisfied(pk, witness_ints(), bad, r1cs)
+        _check_without_c(pk, witness_ints, r1cs)
+        stage("check")
+        d: Any = backend.h_resident(rows)
+        del rows
     else:
-        a, b, c_rows = qapmod.evaluate_rows(q, witness)
-        stage("qap")
-        if c_rows is not None:
-            _check_rows(pk, a, b, c_rows, r1cs)
-        _check_without_c(pk, witness, r1cs)
-        n = q.domain_size
-        # C = A·B on every row once the check passed (snarkjs does the same)
-        a_l, b_l, c_l = ints_to_limbs(a, n), ints_to_limbs(b, n), ints_to_limbs([x * y % R for x, y in zip(a, b)], n)
-    stage("check")
-    d = backend.compute_h(a_l, b_l, c_l)
+        scalars = w
+        # one pass gives A, B and the C matrix rows: the satisfaction check and the QAP share it
+        compiled = _evaluate_compiled(pk, w)
+        if compiled is not None:
+            a_l, b_l, c_l, bad = compiled
+            stage("qap")
+            if bad >= 0:
+                _raise_unsatisfied(pk, witness_ints(), bad, r1cs)
+            _check_without_c(pk, witness_ints, r1cs)
+        else:
+            a, b, c_rows = qapmod.evaluate_rows(q, witness_ints())
+            stage("qap")
+            if c_rows is not None:
+                _check_rows(pk, a, b, c_rows, r1cs)
+            _check_without_c(pk, witness_ints, r1cs)
+            n = q.domain_size
+            # C = A·B on every row once the check passed (snarkjs does the same)
+            a_l, b_l, c_l = ints_to_limbs(a, n), ints_to_limbs(b, n), ints_to_limbs([x * y % R for x, y in zip(a, b)], n)
+        stage("check")
+        d = backend.compute_h(a_l, b_l, c_l)
     stage("h")
     bases = prepared_bases(pk, backend)
     stage("prepare")
-    pi_a = backend.msm_g1(bases["a"], w)
+    pi_a = backend.msm_g1(bases["a"], scalars)
     stage("msm_a")
-    pi_b1 = backend.msm_g1(bases["b1"], w)
+    pi_b1 = backend.msm_g1(bases["b1"], scalars)
     stage("msm_b1")
-    pi_b = backend.msm_g2(bases["b2"], w)
+    pi_b = backend.msm_g2(bases["b2"], scalars)
     stage("msm_b2")
-    pi_c = backend.msm_g1(bases["c"], w[q.n_public + 1 :]) if q.n_wires > q.n_public + 1 else None
+    pi_c = backend.msm_g1(bases["c"], backend.scalars_tail(scalars, q.n_public + 1)) if q.n_wires > q.n_public + 1 else None
     stage("msm_c")
     h = backend.msm_g1(bases["h"], d)
     stage("msm_h")
@@ -193,7 +285,7 @@ def prove(
     C = G1.add(C, G1.mul(B1, r))
     C = G1.add(C, G1.from_affine(g1_neg(g1_mul(pk.delta_g1, r * s % R))))
     proof = Proof(a=A_aff, b=G2.to_affine(B), c=G1.to_affine(C))
-    public = witness[1 : 1 + q.n_public]
+    public = limbs_to_ints(w[1 : 1 + q.n_public])
     stage("blind")
 
     if not verify(vk, public, proof):

@@ -3,6 +3,7 @@
 The same one pass over the key's coefficients as `qap.evaluate_rows`, on 4 × 64-bit Montgomery limbs
 with the generated numba field primitives of `relayer.zk.arith.kernels`, so that at 2^20 constraints
 the prover does not spend seconds turning Python ints into limb arrays for `compute_h`.
+`coefficient_csr` regroups the same arrays by row for backends that evaluate the QAP on a device.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 import numpy as np
 from numba import njit, prange
 
+from relayer.errors import ProverError
 from relayer.zk.arith import kernels as k
 from relayer.zk.field import ints_to_limbs
 from relayer.zk.groth16.qap import QAP
@@ -77,3 +79,30 @@ def evaluate_limbs(qap: QAP, arrays: dict[str, Any], w: np.ndarray) -> tuple[np.
     ab = _products(out[0], out[1])
     bad = _first_mismatch(ab, out[2], qap.n_constraints) if qap.has_c else -1
     return k.fr_arr_from_mont(out[0]), k.fr_arr_from_mont(out[1]), k.fr_arr_from_mont(ab), int(bad)
+
+
+def coefficient_csr(qap: QAP, arrays: dict[str, Any]) -> dict[str, Any]:
+    """The coefficients grouped by row for a row-parallel evaluation (ProverBackend.prepare_qap):
+    row t = matrix * domain + row; row_ptr (int64, 3 * domain + 1), wires (uint32) and canonical
+    coefficients (n, 4) in row order; n_check rows are checked (0 when the key has no C)."""
+    n = qap.domain_size
+    mats, rows = arrays["mats"], arrays["rows"]
+    if mats.size and (mats.min() < 0 or mats.max() > 2 or rows.min() < 0 or rows.max() >= n):
+        raise ProverError(f"QAP coefficients reference a matrix outside 0..2 or a row outside 0..{n - 1}")
+    if arrays["wires"].size and (arrays["wires"].min() < 0 or arrays["wires"].max() >= qap.n_wires):
+        raise ProverError(f"QAP coefficients reference a wire outside 0..{qap.n_wires - 1}")
+    key = mats * n + rows
+    # keys are already sorted (coeffs come ordered by matrix, row); stable sort only if not
+    order = None if key.size < 2 or bool((key[1:] >= key[:-1]).all()) else np.argsort(key, kind="stable")
+    if order is not None:
+        key = key[order]
+    row_ptr = np.searchsorted(key, np.arange(3 * n + 1, dtype=np.int64), side="left").astype(np.int64)
+    wires = arrays["wires"] if order is None else arrays["wires"][order]
+    coefs = arrays["coefs"] if order is None else arrays["coefs"][order]
+    return {
+        "row_ptr": row_ptr,
+        "wires": wires.astype(np.uint32),
+        "coefs": k.fr_arr_from_mont(np.ascontiguousarray(coefs)),
+        "domain": n,
+        "n_check": qap.n_constraints if qap.has_c else 0,
+    }

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from relayer.circuits.merkle_sum import leaf_hash
 from relayer.circuits.solvency import (
+    PACK_BOUND,
     PUBLIC_INPUTS,
     Capacity,
     ChainContext,
@@ -27,6 +28,7 @@ from relayer.risk.market import MarketData, RiskModelError, compact_grid, comput
 from relayer.risk.synthetic import default_instruments, default_market_inputs, generate_book
 from relayer.risk.units import CASH_OFFSET, QTY_OFFSET, USD, VALUE_BITS
 from relayer.zk.field import R
+from relayer.zk.gadgets import pack_layout
 
 CAP = Capacity(accounts=4, instruments=4, scenarios=4)
 INSTRUMENTS = default_instruments()
@@ -42,6 +44,21 @@ def sc() -> SolvencyCircuit:
 @pytest.fixture(scope="module")
 def market() -> MarketData:
     return compute_market_data(INSTRUMENTS, default_market_inputs(), compact_grid(CAP.scenarios))
+
+
+PACK_SPACING, PACK_PER = pack_layout(PACK_BOUND)
+PACKED = [f"mm_ge_loss[{s}]" for s in range(CAP.scenarios)] + ["equity", "under"]  # solvency.py's pack order
+
+
+def pack_slot(value: str) -> tuple[int, int]:
+    """(pack index, position in the pack) of a packed per-account check at the test capacity."""
+    i = PACKED.index(value)
+    return i // PACK_PER, i % PACK_PER
+
+
+def pack_rx(a: int, value: str) -> str:
+    """Regex of the recomposition constraint that checks `value` of account slot `a`."""
+    return rf"acct\[{a}\]\.pack\[{pack_slot(value)[0]}\]:\S*{re.escape(value)}(\+|$| )"
 
 
 def book_of(*accounts: Account) -> Book:
@@ -210,9 +227,13 @@ def test_position_valued_at_a_mark_other_than_committed(sc: SolvencyCircuit, mar
     marks = list(inputs["mark"])
     marks[1] -= 100_000
     rejected(sc, {**inputs, "mark": marks}, match=r"market\.commitment_eq", consistent=False)
-    # one account's position valued at another mark than the (committed) one the circuit holds
+    # one account's position valued at another mark than the (committed) one the circuit holds: the
+    # product q_1 * (... + 2^(B*j) * mark_1) of the pack holding the equity check, at a lower mark_1
     q = sc.circuit.value(w, sc.circuit.signal_by_name("qty_off[1][1]")) - QTY_OFFSET
-    rejected(sc, inputs, {"acct[1].val[1]": (q * (marks[1])) % R}, match=r"acct\[1\]\.val\[1\]:mul")
+    g, j = pack_slot("equity")
+    prod = f"acct[1].pack[{g}].prod[1]"
+    cheat = (sc.circuit.value(w, prod) - q * 100_000 * (1 << (PACK_SPACING * j))) % R
+    rejected(sc, inputs, {prod: cheat}, match=rf"acct\[1\]\.pack\[{g}\]\.prod\[1\]:mul")
     # a risk array entry changed after commitment
     risk = list(inputs["risk_off[1]"])
     risk[0] -= 1
@@ -227,39 +248,55 @@ def test_requirement_lower_than_worst_scenario(sc: SolvencyCircuit, market: Mark
     # the second-worst scenario (a real loss, just not the worst)
     other = max((s for s in range(CAP.scenarios) if acc.losses[s] < acc.losses[worst]), key=lambda s: acc.losses[s])
     assert 0 < acc.losses[other] < acc.losses[worst]
-    rejected(sc, inputs, {f"acct[1].sel[{worst + 1}]": 0, f"acct[1].sel[{other + 1}]": 1},
-             match=rf"acct\[1\]\.mm_ge_loss\[{worst}\]")
-    # the mildest scenario is a gain: selecting it gives a negative requirement, caught by its range
+    rejected(sc, inputs, {"acct[1].mm": acc.losses[other]}, match=pack_rx(1, f"mm_ge_loss[{worst}]"))
+    # the mildest scenario is a gain: choosing it gives a negative requirement, caught by its range
     mild = min(range(CAP.scenarios), key=lambda s: acc.losses[s])
     assert acc.losses[mild] < 0
-    rejected(sc, inputs, {f"acct[1].sel[{worst + 1}]": 0, f"acct[1].sel[{mild + 1}]": 1},
-             match=r"acct\[1\]\.mm_range")
-    # select "no loss" (0) for an account that has a loss
+    rejected(sc, inputs, {"acct[1].mm": acc.losses[mild] % R}, match=r"acct\[1\]\.mm_range")
+    # "no loss" (0) for an account that has a loss
     first_loss = next(s for s in range(CAP.scenarios) if acc.losses[s] > 0)
-    rejected(sc, inputs, {f"acct[1].sel[{worst + 1}]": 0, "acct[1].sel[0]": 1},
-             match=rf"acct\[1\]\.mm_ge_loss\[{first_loss}\]")
+    rejected(sc, inputs, {"acct[1].mm": 0}, match=pack_rx(1, f"mm_ge_loss[{first_loss}]"))
     # a requirement simply written lower
     mm = sc.circuit.value(w, "acct[1].mm")
-    rejected(sc, inputs, {"acct[1].mm": mm - 1}, match=r"acct\[1\]\.mm:eq")
+    assert mm == acc.losses[worst]
+    rejected(sc, inputs, {"acct[1].mm": mm - 1}, match=pack_rx(1, f"mm_ge_loss[{worst}]"))
+
+
+def test_requirement_that_is_no_scenario_loss(sc: SolvencyCircuit, market: MarketData) -> None:
+    """MM above every loss (over-stated, or 'any number at least the worst') is rejected: MM must be 0
+    or one of the losses, MM * prod_s (MM - loss_s) = 0."""
+    inputs, w = honest(sc, market)
+    for a in (0, 1):
+        mm = sc.circuit.value(w, f"acct[{a}].mm")
+        rejected(sc, inputs, {f"acct[{a}].mm": mm + 1}, match=rf"acct\[{a}\]\.mm:one_of")
+        rejected(sc, inputs, {f"acct[{a}].mm": mm + 10**9}, match=rf"acct\[{a}\]\.mm:one_of")
+    # an account with no loss in any scenario has MM = 0; a positive MM is rejected the same way
+    res = evaluate(BOOK, market.padded(4, 4))
+    assert res.accounts[2].requirement > 0 and sc.circuit.value(w, "acct[3].mm") == 0
+    rejected(sc, inputs, {"acct[3].mm": 5}, match=r"acct\[3\]\.mm:one_of")
+    # the running product is a real product: a prover cannot zero it midway
+    rejected(sc, inputs, {"acct[1].mm": sc.circuit.value(w, "acct[1].mm") + 1, "acct[1].one_of[0]": 0},
+             match=r"acct\[1\]\.one_of\[0\]:mul")
 
 
 def test_wrong_under_margined_count(sc: SolvencyCircuit, market: MarketData) -> None:
     inputs, w = honest(sc, market)
     rejected(sc, {**inputs, "underMargined": inputs["underMargined"] - 1}, match="underMargined_eq",
              consistent=False)
-    # flip one account's flag (bit 65 of MM - E - 1 + 2^65)
+    # flip one account's flag (bit 65 of MM - E - 1 + 2^65), in either direction
     bit = f"acct[1].under.bits[{VALUE_BITS + 1}]"
     assert sc.circuit.value(w, bit) == 1
-    rejected(sc, inputs, {bit: 0}, match=r"acct\[1\]\.under\.recompose")
+    rejected(sc, inputs, {bit: 0}, match=pack_rx(1, "under"))
+    bit0 = f"acct[0].under.bits[{VALUE_BITS + 1}]"
+    assert sc.circuit.value(w, bit0) == 0
+    rejected(sc, inputs, {bit0: 1}, match=pack_rx(0, "under"))
 
 
-def test_unconstrained_selector_and_sign_bits(sc: SolvencyCircuit, market: MarketData) -> None:
+def test_unconstrained_sign_and_check_bits(sc: SolvencyCircuit, market: MarketData) -> None:
     inputs, w = honest(sc, market)
     assert sc.circuit.unconstrained_signals() == []
-    rejected(sc, inputs, {"acct[0].sel[0]": 2}, match=r"acct\[0\]\.sel\[0\]:bool")
-    chosen = next(j for j in range(CAP.scenarios + 1) if sc.circuit.value(w, f"acct[1].sel[{j}]") == 1)
-    extra = 0 if chosen != 0 else 1
-    rejected(sc, inputs, {f"acct[1].sel[{extra}]": 1}, match=r"acct\[1\]\.sel:one")
+    rejected(sc, inputs, {"acct[0].under.bits[3]": 2}, match=r"acct\[0\]\.under\.bits\[3\]:bool")
+    rejected(sc, inputs, {"acct[1].mm_ge_loss[2].bits[0]": R - 1}, match=r"acct\[1\]\.mm_ge_loss\[2\]\.bits\[0\]:bool")
     rejected(sc, inputs, {"acct[2].neg": 2}, match=r"acct\[2\]\.neg:bool", consistent=False)
     rejected(sc, {**inputs, "real": [1, 1, 1, 2]}, match=r"acct\[3\]\.real:bool")
 
@@ -383,5 +420,27 @@ def test_scenario_swing_beyond_the_proven_range(market: MarketData) -> None:
     qty = list(inputs["qty_off[0]"])
     qty[0] = QTY_OFFSET + (1 << 32) - 1
     w = sc2.witness({**inputs, "qty_off[0]": qty})
-    with pytest.raises(UnsatisfiedConstraint, match=r"acct\[0\]\.mm_(range|ge_loss)"):
+    with pytest.raises(UnsatisfiedConstraint, match=r"acct\[0\]\.(mm_range|pack\[\d+\]:\S*mm_ge_loss)"):
         sc2.circuit.check(w)
+
+
+def test_account_id_past_uint64(sc: SolvencyCircuit, market: MarketData) -> None:
+    """Ids are uint64: the per-slot order check also bounds the last real id before the padding, the
+    last slot's id is bounded on its own, and slot 0's id is range-checked."""
+    inputs, _ = honest(sc, market)
+    big = 1 << 64
+    # three real accounts, the last one's id past 2^64 (still increasing): caught at the first padding slot
+    rejected(sc, {**inputs, "id": [*inputs["id"][:2], big + 3, 0]}, match=r"acct\[3\]\.id_gap_range")
+    rejected(sc, {**inputs, "id": [*inputs["id"][:2], big, 0]}, match=r"acct\[3\]\.id_gap_range")
+    # the largest uint64 is fine
+    _, w = honest(sc, market, book_of(*BOOK.accounts[:2], Account(big - 1, 3333, -20_000 * USD, {PERP: 40})))
+    # a full book: the last slot has no successor, its own check catches it
+    full = generate_book(CTX.chain_id, CAP.accounts, seed=5)
+    fin = sc.inputs(CTX, full, market)
+    rejected(sc, {**fin, "id": [*fin["id"][:3], big + 1]}, match=r"acct\[3\]\.id_last_range")
+    rejected(sc, {**fin, "id": [*fin["id"][:3], big]}, match=r"acct\[3\]\.id_last_range")
+    _, w = honest(sc, market, book_of(*(Account(big - 4 + i, i + 1, USD, {}) for i in range(4))))
+    # slot 0
+    rejected(sc, {**inputs, "id": [big + 1, *inputs["id"][1:]]}, match=r"acct\[0\]\.id_range")
+    # an id that wraps around the field (a "negative" id just below the next one) is caught by the order
+    rejected(sc, {**inputs, "id": [inputs["id"][0], R - 1, *inputs["id"][2:]]}, match=r"acct\[1\]\.id_gap_range")

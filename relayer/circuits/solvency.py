@@ -35,7 +35,16 @@ from relayer.risk.units import (
 )
 from relayer.zk.circuit import Circuit, LinearCombination, Signal, gc_paused
 from relayer.zk.field import R
-from relayer.zk.gadgets import assert_bool, num2bits, poseidon_hash, range_check
+from relayer.zk.gadgets import (
+    PackedValue,
+    assert_bool,
+    bits2num,
+    packed_range_checks,
+    poseidon_hash,
+    range_check,
+    range_check_product,
+)
+from relayer.zk.gadgets.poseidon import DENSE
 from relayer.zk.poseidon import poseidon
 
 PUBLIC_INPUTS: tuple[str, ...] = (
@@ -43,6 +52,9 @@ PUBLIC_INPUTS: tuple[str, ...] = (
     "maintenanceMargin", "badDebt", "underMargined", "root", "round",
 )
 _HALF = R // 2
+# |value| < 2^PACK_BOUND for every packed per-account value: |sum_k q*R| < 16 * 2^32 * 2^40 = 2^76, plus
+# MM, cash, E < 2^66 (see docs/solvency.md "Constraint counts")
+PACK_BOUND = QTY_BITS + max(MARK_BITS, RISK_BITS) + (MAX_INSTRUMENTS - 1).bit_length() + 1
 
 
 @dataclass(frozen=True)
@@ -161,7 +173,7 @@ class SolvencyCircuit:
                 for i in range(0, len(level), 2):
                     (lh, ll, lm), (rh, rl, rm) = level[i], level[i + 1]
                     with c.scope(f"l{depth + 1}[{i // 2}]"):
-                        ph = poseidon_hash(c, [lh, ll, lm, rh, rl, rm], name="hash")
+                        ph = poseidon_hash(c, [lh, ll, lm, rh, rl, rm], name="hash", max_terms=DENSE)
                         pl = c.materialize(ll + rl, name="owed")
                         pm = c.materialize(lm + rm, name="requirement")
                     nxt.append((ph, pl, pm))
@@ -197,49 +209,61 @@ class SolvencyCircuit:
             c.constrain(pad, qty[k], 0, name=f"pad_qty[{k}]")
         c.constrain(pad, ids[a], 0, name="pad_id")
         c.constrain(pad, salts[a], 0, name="pad_salt")
-        # ids: uint64, strictly increasing over real accounts (no duplicated account)
-        range_check(c, ids[a], ID_BITS, name="id_range")
-        if a > 0:
-            gap = c.mul(r_a, ids[a] - ids[a - 1] - 1, name="id_gap")
-            range_check(c, gap, ID_BITS, name="id_gap_range")
+        # ids: uint64, strictly increasing over real accounts (no duplicated account). One 64-bit check per
+        # slot a > 0 covers both the order and the upper bound: with p = real[a-1],
+        #   v = p * (id_a - id_{a-1} - 1 + 2^64 (1 - real_a))
+        # is id_a - id_{a-1} - 1 between two real slots (so id_a > id_{a-1}), 2^64 - 1 - id_{a-1} at the
+        # last real slot before padding (so that id < 2^64; padding ids are 0), and 0 after it. Slot 0's
+        # id is range-checked itself; the last slot's upper bound is checked once after the loop.
+        if a == 0:
+            range_check(c, ids[a], ID_BITS, name="id_range")
+        else:
+            range_check_product(c, real[a - 1], ids[a] - ids[a - 1] - 1 + (1 << ID_BITS) * (1 - r_a), ID_BITS,
+                                name="id_gap_range")
+        if a == self.cap.accounts - 1:  # the last slot, when real, has no successor to bound its id
+            range_check_product(c, r_a, (1 << ID_BITS) - 1 - ids[a], ID_BITS, name="id_last_range")
 
-        # equity E = cash + Σ q·mark, as sign and magnitude: E = mag − 2·neg·mag, mag < 2^64
-        e = cash + sum((c.mul(qty[k], marks[k], name=f"val[{k}]") for k in range(k_n)), LinearCombination())
-        neg = c.signal("neg", lambda ev, e=e: 1 if _signed(ev(e)) < 0 else 0)
-        mag = c.signal("mag", lambda ev, e=e: abs(_signed(ev(e))))
+        # equity E = cash + sum q*mark, as sign and magnitude: E = mag - 2*neg*mag, mag < 2^64
+        def equity(ev: Any) -> int:
+            return _signed((ev(cash) + sum(ev(qty[k]) * ev(marks[k]) for k in range(k_n))) % R)
+
+        neg = c.signal("neg", lambda ev: 1 if equity(ev) < 0 else 0)
+        mag = c.signal("mag", lambda ev: abs(equity(ev)))
         assert_bool(c, neg, name="neg:bool")
         range_check(c, mag, VALUE_BITS, name="mag_range")
         debt = c.mul(neg, mag, name="debt")  # D_a
-        c.assert_equal(e, mag - 2 * debt, name="equity_eq")
+        e = mag - 2 * debt
         owed = mag - debt  # L_a = max(E, 0)
         bad_debt.append(debt)
 
-        # scenario losses loss_s = −Σ_k q·R_ks; MM = the selected one of {0, loss_0..}, proven ≥ all
-        losses = [-sum((c.mul(qty[k], risk[k][s], name=f"pnl[{s}][{k}]") for k in range(k_n)), LinearCombination())
-                  for s in range(s_n)]
-        cands: list[LinearCombination] = [LinearCombination(), *losses]
+        # MM = max(0, max_s loss_s), loss_s = -sum_k q*R_ks: MM < 2^64 (mm_range), every
+        # d_s = MM - loss_s = MM + sum_k q*R_ks in [0, 2^64) (MM is at least every loss), and
+        # MM * prod_s d_s = 0 (MM is 0 or one of the losses: the maximum, never higher)
+        def loss(ev: Any, s: int) -> int:
+            return _signed(-sum(ev(qty[k]) * ev(risk[k][s]) for k in range(k_n)) % R)
 
-        def sel_hint(j: int) -> Any:
-            def h(ev: Any) -> int:
-                vals = [_signed(ev(x)) for x in cands]
-                return 1 if j == vals.index(max(vals)) else 0
-            return h
-
-        sel = [c.signal(f"sel[{j}]", sel_hint(j)) for j in range(s_n + 1)]
-        for j, b in enumerate(sel):
-            assert_bool(c, b, name=f"sel[{j}]:bool")
-        c.assert_equal(sum(sel, LinearCombination()), 1, name="sel:one")
-        mm = c.materialize(sum((c.mul(sel[j], cands[j], name=f"pick[{j}]") for j in range(1, s_n + 1)),
-                               LinearCombination()), name="mm")
+        mm = c.signal("mm", lambda ev: max(0, *(loss(ev, s) for s in range(s_n))))
         range_check(c, mm, VALUE_BITS, name="mm_range")
+
+        # the 16 d_s checks, E = cash + sum q*mark (0 bits: an equality) and the under-margined flag share
+        # their recompositions three at a time (gadgets/packed.py): each value is bounded by the checks
+        # above (|value| < 2^PACK_BOUND), and the products q_k * (R or mark) cost one per pack, not per value.
+        # U_a = [E < MM]: MM - E - 1 + 2^65 lies in [0, 2^66); its bit 65 is 1 iff MM - E - 1 >= 0.
+        vals = [PackedValue(f"mm_ge_loss[{s}]", VALUE_BITS, mm, [risk[k][s] for k in range(k_n)])
+                for s in range(s_n)]
+        vals.append(PackedValue("equity", 0, cash - e, list(marks)))
+        vals.append(PackedValue("under", VALUE_BITS + 2, mm - e - 1 + (1 << (VALUE_BITS + 1))))
+        checked = packed_range_checks(c, vals, qty, PACK_BOUND, name="pack")
+        under.append(checked[-1][VALUE_BITS + 1])
+        prod: LinearCombination = mm
         for s in range(s_n):
-            range_check(c, mm - losses[s], VALUE_BITS, name=f"mm_ge_loss[{s}]")
+            d_s = bits2num(checked[s])
+            if s < s_n - 1:
+                prod = c.mul(prod, d_s, name=f"one_of[{s}]")
+            else:
+                c.constrain(prod, d_s, 0, name="mm:one_of")
 
-        # U_a = [E < MM]: MM − E − 1 + 2^65 lies in [0, 2^66); its bit 65 is 1 iff MM − E − 1 >= 0
-        bits = num2bits(c, mm - e - 1 + (1 << (VALUE_BITS + 1)), VALUE_BITS + 2, name="under")
-        under.append(bits[VALUE_BITS + 1])
-
-        leaf = poseidon_hash(c, [ids[a], salts[a], owed, mm], name="leaf")
+        leaf = poseidon_hash(c, [ids[a], salts[a], owed, mm], name="leaf", max_terms=DENSE)
         return leaf, owed, mm
 
     # ------------------------------------------------------------------------------ witness

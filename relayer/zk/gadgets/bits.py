@@ -55,3 +55,23 @@ def bits2num(bits: Sequence[Operand]) -> LinearCombination:
 def range_check(c: Circuit, x: Operand, n: int, name: str | None = None) -> None:
     """Prove 0 <= x < 2^n as an integer (x's canonical representative), n <= 253."""
     num2bits(c, x, n, name=name or "range")
+
+
+def range_check_product(c: Circuit, a: Operand, b: Operand, n: int, name: str | None = None) -> list[Signal]:
+    """Prove 0 <= a*b < 2^n (n <= 253) with the product folded into the recomposition: n booleans and
+    ONE constraint a * b = sum bits_i 2^i (a separate product signal would cost one more). Returns the bits."""
+    if not 1 <= n <= MAX_BITS:
+        raise CircuitError(f"range_check_product supports 1..{MAX_BITS} bits (a wider sum could wrap mod r), got {n}")
+    la, lb = as_lc(a), as_lc(b)
+    bits: list[Signal] = []
+    with c.scope(name or "range_product"):
+        for i in range(n):
+            s = c.signal(f"bits[{i}]", _product_bit_hint(la, lb, i))
+            assert_bool(c, s, name=f"bits[{i}]:bool")
+            bits.append(s)
+        c.constrain(la, lb, bits2num(bits), name="recompose")
+    return bits
+
+
+def _product_bit_hint(la: LinearCombination, lb: LinearCombination, i: int) -> Hint:
+    return lambda ev: ((ev(la) * ev(lb) % R) >> i) & 1

@@ -3,16 +3,21 @@
 Same permutation as the native function (see there). The S-box x^5 costs 3 constraints
 (x2 = s*s, x4 = x2*x2, x5 = x4*s); round constants and the MDS mix are linear and free. In partial
 rounds the untouched state words accumulate ever longer linear combinations; they are materialized
-into signals (one constraint each) once longer than `max_terms`, to keep the R1CS sparse.
+into signals (one constraint each) once longer than `max_terms`, to keep the R1CS sparse
+(`max_terms=DENSE` never materializes: fewest constraints, denser rows). Two constraints are saved
+for free: an S-box on a constant (the capacity word in round 0, a constant input) is folded, and the
+last round's x^5 of state word 0 is folded into the output constraint (x4 * s * M00 = out - rest).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from relayer.zk.circuit import ONE_ID, Circuit, CircuitError, LinearCombination, Operand, Signal, as_lc
+from relayer.zk.circuit import ONE_ID, Circuit, CircuitError, Evaluator, LinearCombination, Operand, Signal, as_lc
 from relayer.zk.field import R
 from relayer.zk.poseidon import MAX_INPUTS, params
+
+DENSE = 1 << 30  # max_terms that never materializes a partial-round state word
 
 
 def _mix(row: Sequence[int], state: Sequence[LinearCombination]) -> LinearCombination:
@@ -44,9 +49,10 @@ def poseidon_hash(c: Circuit, inputs: Sequence[Operand], name: str | None = None
     t = p.t
     limit = max_terms if max_terms is not None else 3 * t + 4
     half_f = p.n_rounds_f // 2
+    last = p.n_rounds_f + p.n_rounds_p - 1
     with c.scope(name or "poseidon"):
         state: list[LinearCombination] = [LinearCombination(), *(as_lc(x) for x in inputs)]
-        for r in range(p.n_rounds_f + p.n_rounds_p):
+        for r in range(last):
             state = [_add_const(s, p.c[r * t + i]) for i, s in enumerate(state)]
             full = r < half_f or r >= half_f + p.n_rounds_p
             for i in range(t if full else 1):
@@ -56,14 +62,36 @@ def poseidon_hash(c: Circuit, inputs: Sequence[Operand], name: str | None = None
                 for i in range(1, t):
                     if len(state[i].terms) > limit:
                         state[i] = c.materialize(state[i], name=f"r{r}.m{i}")
-        # always a fresh signal (never an S-box output of the last round), so callers and tests
-        # can name "<scope>.out"
-        out = c.signal("out", lambda ev, s0=state[0]: ev(s0))
-        c.constrain(state[0], 1, out, name="out:eq")
+        # last (full) round: only word 0 of the mixed state is the output, so word 0's x^5 never needs
+        # its own signal: (M00 * x4) * s = out - sum_{j>0} M0j * x5_j is one constraint instead of two
+        state = [_add_const(s, p.c[last * t + i]) for i, s in enumerate(state)]
+        s0 = state[0]
+        rest: LinearCombination = LinearCombination()
+        if s0.is_constant():
+            rest = rest + pow(s0.constant_value(), 5, R) * p.m[0][0]
+            x4 = None
+        else:
+            x2 = c.mul(s0, s0, name=f"r{last}.s0.x2")
+            x4 = c.mul(x2, x2, name=f"r{last}.s0.x4")
+        for j in range(1, t):
+            rest = rest + _sbox(c, state[j], f"r{last}.s{j}") * p.m[0][j]
+
+        def out_hint(ev: Evaluator, x4: Signal | None = x4, s0: LinearCombination = s0,
+                     rest: LinearCombination = rest, m00: int = p.m[0][0]) -> int:
+            return ((ev(x4) * ev(s0) * m00) if x4 is not None else 0) + ev(rest)
+
+        # always a fresh signal (never an S-box output), so callers and tests can name "<scope>.out"
+        out = c.signal("out", out_hint)
+        if x4 is None:
+            c.constrain(rest, 1, out, name="out:eq")
+        else:
+            c.constrain(x4 * p.m[0][0], s0, out - rest, name="out:eq")
     return out
 
 
-def _sbox(c: Circuit, s: LinearCombination, name: str) -> Signal:
+def _sbox(c: Circuit, s: LinearCombination, name: str) -> LinearCombination:
+    if s.is_constant():  # e.g. the capacity word in round 0: x^5 of a constant is a constant
+        return LinearCombination.const(pow(s.constant_value(), 5, R))
     x2 = c.mul(s, s, name=f"{name}.x2")
     x4 = c.mul(x2, x2, name=f"{name}.x4")
     return c.mul(x4, s, name=f"{name}.x5")

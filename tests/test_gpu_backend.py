@@ -280,3 +280,70 @@ def test_whole_proof_on_gpu_verifies(gpu: Any, cpu: ProverBackend, k: int) -> No
     # the same key proven by the cpu backend verifies too (backend-neutral artifacts)
     proof_cpu, public_cpu = prover.prove(pk, wit, cpu, r1cs=r1cs)
     assert public_cpu == public and verify(pk.vk, public, proof_cpu)
+
+
+# --- resident proving: witness, QAP rows, first unsatisfied row and h on the device -------------------
+
+
+@pytest.fixture(scope="module")
+def bench_key(gpu: Any) -> tuple[Any, Any, list[int], Any]:
+    from relayer.zk.examples import make_bench_circuit
+    from relayer.zk.groth16.setup import dev_setup
+
+    bc = make_bench_circuit((1 << 14) - 4)  # domain exactly 2^14
+    r1cs = bc.circuit.compile()
+    return bc.circuit, r1cs, bc.circuit.witness(bc.inputs), dev_setup(r1cs, backend=gpu)
+
+
+def _device_qap(gpu: Any, q: Any) -> Any:
+    from relayer.zk.groth16.qap_kernel import coefficient_arrays, coefficient_csr
+
+    csr = coefficient_csr(q, coefficient_arrays(q))
+    return gpu.prepare_qap(csr["row_ptr"], csr["wires"], csr["coefs"], csr["domain"], csr["n_check"])
+
+
+def test_device_qap_rows_and_h_equal_the_numba_path(gpu: Any, bench_key: Any) -> None:
+    from relayer.zk.groth16.qap_kernel import coefficient_arrays, evaluate_limbs
+
+    circuit, r1cs, wit, pk = bench_key
+    w = ints_to_limbs(wit)
+    a, b, c, bad = evaluate_limbs(pk.qap, coefficient_arrays(pk.qap), w)
+    rows, dbad = gpu.evaluate_qap(_device_qap(gpu, pk.qap), gpu.load_witness(w))
+    assert bad == dbad == -1
+    ga, gb, gc = gpu.qap_rows_to_host(rows)
+    assert np.array_equal(ga, a) and np.array_equal(gb, b) and np.array_equal(gc, c)
+    assert np.array_equal(gpu.scalars_to_host(gpu.h_resident(rows)), gpu.compute_h(a, b, c))
+
+
+def test_device_qap_check_reports_the_smallest_bad_row_under_concurrency(gpu: Any, bench_key: Any) -> None:
+    """Hundreds of broken rows evaluated by concurrent threads: the atomic minimum is the first one."""
+    from relayer.zk.groth16 import qap as qapmod
+
+    circuit, r1cs, wit, pk = bench_key
+    dq = _device_qap(gpu, pk.qap)
+    for first_block in (0, 7, 200):
+        changes = {f"b{blk}.bit{i}": 2 + i for blk in range(first_block, 250, 3) for i in (1, 17, 30)}
+        bad_w = circuit.tamper(wit, changes)
+        a, b, c = qapmod.evaluate_rows(pk.qap, bad_w)
+        bad_rows = [i for i in range(pk.qap.n_constraints) if a[i] * b[i] % R != c[i]]
+        assert len(bad_rows) > 50
+        _, got = gpu.evaluate_qap(dq, gpu.load_witness(ints_to_limbs(bad_w)))
+        assert got == bad_rows[0]
+
+
+def test_resident_proof_names_the_bad_constraint_and_moves_only_the_witness(gpu: Any, bench_key: Any) -> None:
+    from relayer.errors import UnsatisfiedConstraint
+    from relayer.zk.groth16.prover import prove
+    from relayer.zk.groth16.verifier import verify
+
+    circuit, r1cs, wit, pk = bench_key
+    proof, public = prove(pk, wit, gpu)
+    assert verify(pk.vk, public, proof)
+    h0, d0 = gpu.bytes_h2d, gpu.bytes_d2h
+    proof, public = prove(pk, wit, gpu)
+    assert verify(pk.vk, public, proof)
+    assert gpu.bytes_h2d - h0 == 32 * len(wit)  # the witness, once
+    assert gpu.bytes_d2h - d0 < 1024  # five points and a few counters
+    bad_w = circuit.tamper(wit, {"b3.bit9": 2})
+    with pytest.raises(UnsatisfiedConstraint, match=r"constraint b3\.bit9:bool"):
+        prove(pk, bad_w, gpu, r1cs=r1cs)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -30,6 +31,41 @@ def constraint_counts(accounts: int, instruments: int = INSTRUMENTS, scenarios: 
     n4 = SolvencyCircuit(Capacity(4, instruments, scenarios)).circuit.n_constraints
     per = (n4 - n2) // 2  # one account slot + one tree parent
     return {"constraints": n, "per_account": per, "fixed": n2 - 2 * per}
+
+
+def _section(name: str) -> str:
+    """The named section of one account slot a constraint belongs to (indices folded: qty[0..K) -> qty[])."""
+    name = re.sub(r"\[\d+\]", "[]", name)
+    if name.startswith("leaf."):
+        return "leaf hash Poseidon(4)"
+    if name.startswith("tree.l1[]."):
+        return "tree parent hash Poseidon(6)" if ".hash." in name else "tree parent sums"
+    if name.startswith("pack[]:"):
+        return "packed checks: recompositions"
+    if name.startswith("pack[].prod"):
+        return "packed checks: products q*(R|mark)"
+    if name == "mm:one_of":
+        return "one_of[]"
+    head = name.split(".")[0].split(":")[0]
+    return f"{head} bits" if head in ("mm_ge_loss[]", "under") else head
+
+
+def constraint_breakdown(instruments: int = INSTRUMENTS, scenarios: int = SCENARIOS) -> dict[str, int]:
+    """Constraints of ONE account slot plus one tree parent, per named section (slot 1 of a 4-account
+    circuit: it has a predecessor and a successor, like almost every slot of a big circuit)."""
+    from relayer.circuits.solvency import Capacity, SolvencyCircuit
+
+    c = SolvencyCircuit(Capacity(4, instruments, scenarios)).circuit
+    out: dict[str, int] = {}
+    for con in c._constraints:
+        if con.name.startswith("acct[1]."):
+            key = _section(con.name[len("acct[1]."):])
+        elif con.name.startswith("tree.l1[0]."):
+            key = _section(con.name)
+        else:
+            continue
+        out[key] = out.get(key, 0) + 1
+    return dict(sorted(out.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
 def bench_size(accounts: int, backend: str = "cpu", seed: int = 1, log: Callable[[str], None] = print,
@@ -116,7 +152,7 @@ def run(sizes: Sequence[int] = DEFAULT_SIZES, backend: str = "cpu", out: Path | 
 
     result: dict[str, Any] = {"benchmark": "solvency", "machine": describe_machine(),
                               "shape": {"instruments": INSTRUMENTS, "scenarios": SCENARIOS, "grid": "SPAN 16"},
-                              "counts": constraint_counts(2), "sizes": []}
+                              "counts": constraint_counts(2), "breakdown": constraint_breakdown(), "sizes": []}
     result["warmup_s"] = round(warm_up(backend), 3)
     log(f"warm-up (kernel compilation) {result['warmup_s']}s")
     if out is not None:
@@ -148,13 +184,26 @@ def _write(out: Path, result: dict[str, Any]) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m relayer.bench.solvency", description=__doc__)
-    ap.add_argument("--out", type=Path, required=True, help="JSON file to write")
+    ap.add_argument("--out", type=Path, help="JSON file to write (required unless --breakdown)")
+    ap.add_argument("--breakdown", action="store_true",
+                    help="print the constraints of one account slot per named section, and the totals; no proofs")
     ap.add_argument("--sizes", default=",".join(map(str, DEFAULT_SIZES)), help="accounts per chain, comma separated")
     ap.add_argument("--backend", default="cpu", help="prover backend (cpu, gpu, reference)")
     ap.add_argument("--reps", type=int, default=1, help="proofs per size (the best is reported)")
     ap.add_argument("--merge-into", type=Path, help="also add the result as the `solvency` section of this prover JSON")
     args = ap.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    if args.breakdown:
+        parts = constraint_breakdown()
+        for k, v in parts.items():
+            print(f"{v:6d}  {k}")
+        print(f"{sum(parts.values()):6d}  per account slot (incl. one tree parent)")
+        for n in sizes:
+            counts = constraint_counts(n)
+            print(f"{n} accounts: {counts['constraints']} constraints (fixed {counts['fixed']})")
+        return 0
+    if args.out is None:
+        ap.error("--out is required unless --breakdown")
 
     def log(m: str) -> None:
         print(m, file=sys.stderr, flush=True)

@@ -656,8 +656,14 @@ def test_device_script_dry_run(tmp_path: Path) -> None:
     res = json.loads((tmp_path / "bench-gpu.json").read_text())
     assert res["dry_run"] and not res["errors"]
     msm = [r for r in res["results"] if r["what"] == "msm_g1"]
-    assert msm and all(r["correct_full"] and r["correct_witness_like"] for r in msm)
-    assert any(r["what"] == "proof" and r["backend"] == "gpu" and r["verified"] for r in res["results"])
+    assert msm and all(r["correct"] for r in msm)
+    assert res["wrong_results"] is False
+    proofs = [r for r in res["results"] if r["what"] == "proof" and r["backend"] == "gpu"]
+    assert proofs and all(r["verified"] for r in proofs)
+    # the resident path: per proof only the witness goes up, only points and counters come down
+    assert all(r["per_proof_h2d_bytes"] == 32 * r["wires"] and r["per_proof_d2h_bytes"] < 1024 for r in proofs)
+    assert {"check", "upload", "qap", "h", "msm_a", "msm_h", "verify"} <= set(proofs[0]["stages_s"])
+    assert (tmp_path / "summary.txt").read_text().count("proof 2^") >= 1
 
 
 def test_a_device_that_computes_wrongly_makes_the_backend_unavailable(host_lib: Path) -> None:

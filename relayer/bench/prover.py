@@ -264,8 +264,365 @@ def _write(out: Path, result: dict[str, Any]) -> None:
     tmp.replace(out)
 
 
+# ------------------------------------------------------------------------------------------------
+# The gpu device benchmark (scripts/device-gpu-check): one process on the device machine, the cpu
+# backend as the baseline on the same circuits and keys, JSON rewritten after every measurement so a
+# run cut short still leaves its results. `--dry-run` runs the same code through the host-built
+# kernels (HostEngine) at tiny sizes, so that a mistake here cannot waste the device run.
+# ------------------------------------------------------------------------------------------------
+
+G2_GEN = (
+    (
+        10857046999023057135944570762232829481370756359578518086990519993285655852781,
+        11559732032986387107991004021392285783925812861821192530917403151452391805634,
+    ),
+    (
+        8495653923123431417604973247489272438418190587263600148770280649306958101930,
+        4082367875863433681332203403145435568316851327593401208105741076214120093531,
+    ),
+)
+
+
+def _sh(cmd: list[str]) -> str:
+    try:
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=20).stdout.strip()
+    except Exception as exc:  # the machine description is best effort: a missing tool is noted
+        return f"unavailable ({exc.__class__.__name__})"
+
+
+class _Recorder:
+    """Results JSON written atomically after every record, with a wall-clock budget."""
+
+    def __init__(self, out: Path, budget: float, dry: bool) -> None:
+        import platform
+
+        import numpy as np
+
+        self.out, self.budget, self.t_start = out, budget, time.perf_counter()
+        cpu_model = "?"
+        try:
+            with open("/proc/cpuinfo") as f:
+                cpu_model = next((ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")), "?")
+        except OSError:
+            pass
+        self.res: dict[str, Any] = {
+            "benchmark": "gpu device check",
+            "machine": {
+                "gpu": _sh(["nvidia-smi", "--query-gpu=name,driver_version,memory.total", "--format=csv,noheader"]),
+                "cpu_count": os.cpu_count(),
+                "cpu_model": cpu_model,
+                "python": sys.version.split()[0],
+                "numpy": np.__version__,
+                "platform": platform.platform(),
+            },
+            "dry_run": dry,
+            "budget_s": budget,
+            "results": [],
+            "skipped": [],
+            "errors": [],
+            "goals": {},
+        }
+
+    def left(self) -> float:
+        return self.budget - (time.perf_counter() - self.t_start)
+
+    def save(self) -> None:
+        self.res["elapsed_s"] = round(time.perf_counter() - self.t_start, 2)
+        _write(self.out, self.res)
+
+    def record(self, **kw: Any) -> None:
+        kw["t_since_start_s"] = round(time.perf_counter() - self.t_start, 2)
+        self.res["results"].append(kw)
+        print(json.dumps(kw, default=str), flush=True)
+        self.save()
+
+    def skip(self, what: str, why: str) -> None:
+        self.res["skipped"].append({"what": what, "why": why})
+        print("SKIP", what, why, flush=True)
+        self.save()
+
+    def error(self, what: str) -> None:
+        import traceback
+
+        self.res["errors"].append({"what": what, "error": traceback.format_exc()[-3000:]})
+        print("ERROR", what, traceback.format_exc()[-1500:], flush=True)
+        self.save()
+
+
+def _timed(fn: Any, reps: int) -> tuple[float, list[float], Any]:
+    import statistics
+
+    ts, out = [], None
+    for _ in range(reps):
+        t = time.perf_counter()
+        out = fn()
+        ts.append(time.perf_counter() - t)
+    return statistics.median(ts), ts, out
+
+
+def _known_msm(logs: list[int], sc: list[int], group: int) -> Any:
+    """sum s_i (b_i G) = (sum s_i b_i) G: one py_ecc multiplication checks an MSM of any size."""
+    from py_ecc import optimized_bn128 as ob
+
+    from relayer.zk.field import R
+
+    e = sum(s * b for s, b in zip(sc, logs)) % R
+    if e == 0:
+        return None
+    x, y = ob.normalize(ob.multiply(ob.G1 if group == 1 else ob.G2, e))
+    if group == 1:
+        return (int(x.n), int(y.n))
+    return ((int(x.coeffs[0]), int(x.coeffs[1])), (int(y.coeffs[0]), int(y.coeffs[1])))
+
+
+def gpu_device_benchmark(out: Path, budget: float, dry: bool = False) -> int:
+    """G1 MSM, whole proofs (gpu and cpu, stage breakdown, transfers), NTT/compute_h, G2 MSM, then a
+    2^22 proof if the budget allows. Returns 1 if any step raised or computed a wrong result."""
+    import random
+
+    import numpy as np
+
+    from relayer.zk.field import R, ints_to_limbs
+
+    rec = _Recorder(out, budget, dry)
+    rng = random.Random(2026)
+    t = time.perf_counter()
+    if dry:
+        from relayer.zk.backends.gpu import GpuBackend, HostEngine, build_host_library
+
+        host_dir = Path(os.environ.get("BENCH_HOST_DIR", tempfile.gettempdir()))
+        host_dir.mkdir(parents=True, exist_ok=True)
+        gpu: Any = GpuBackend(HostEngine(build_host_library(host_dir)))
+    else:
+        from relayer.zk.backends import get_backend
+
+        gpu = get_backend("gpu")
+    rec.res["machine"]["gpu_backend"] = gpu.describe()
+    rec.res["kernel_load_s"] = round(time.perf_counter() - t, 3)
+    rec.res["kernel_origin"] = getattr(gpu.engine, "module_origin", "host")
+    rec.save()
+
+    msm_k = [6, 8] if dry else [16, 18, 20]
+    msm2_k = [6, 7] if dry else [16, 18, 20]
+    sweep = [4, 5] if dry else [13, 15, 16]
+    ntt_k = 8 if dry else 20
+    proof_k = [5, 6] if dry else [16, 18, 20]
+    big_k = 7 if dry else 22
+    reps = 2 if dry else 3
+    wrong = False
+
+    def witness_like(n: int) -> list[int]:
+        return [rng.randrange(2) if rng.random() < 0.5 else rng.randrange(R) for _ in range(n)]
+
+    # ---- 1. G1 MSM: bases b_i*G from the fixed-base kernel, results checked against py_ecc ----
+    last = None
+    for k in msm_k:
+        n = 1 << k
+        if last is not None and rec.left() < last * 6 + 20:
+            rec.skip(f"msm_g1 2^{k}", f"budget: {rec.left():.0f}s left, previous size took {last:.1f}s")
+            continue
+        try:
+            t_all = time.perf_counter()
+            logs = [rng.randrange(1, R) for _ in range(n)]
+            sc_full, sc_wit = [rng.randrange(R) for _ in range(n)], witness_like(n)
+            sf, sw = ints_to_limbs(sc_full), ints_to_limbs(sc_wit)
+            t = time.perf_counter()
+            bases = gpu.fixed_base_mul_g1((1, 2), ints_to_limbs(logs))
+            t_fb = time.perf_counter() - t
+            h2d0 = gpu.bytes_h2d
+            t = time.perf_counter()
+            h = gpu.prepare_g1(bases)
+            t_prep = time.perf_counter() - t
+            prep_bytes = gpu.bytes_h2d - h2d0
+            gpu.msm_g1(h, sf)  # warm-up: CuPy's elementwise kernels compile on first use
+            dev = gpu.load_witness(sf)
+            h2d1, d2h1 = gpu.bytes_h2d, gpu.bytes_d2h
+            med_r, ts_r, out_r = _timed(lambda: gpu.msm_g1(h, dev), reps)  # scalars resident (as in a proof)
+            per_h2d = (gpu.bytes_h2d - h2d1) // reps
+            per_d2h = (gpu.bytes_d2h - d2h1) // reps
+            med, ts, out_f = _timed(lambda: gpu.msm_g1(h, sf), reps)  # scalars uploaded each call
+            med_w, _, out_w = _timed(lambda: gpu.msm_g1(h, sw), reps)
+            ok = out_r == out_f == _known_msm(logs, sc_full, 1) and out_w == _known_msm(logs, sc_wit, 1)
+            wrong |= not ok
+            rec.record(what="msm_g1", log2n=k, n=n, median_s=med_r, runs_s=ts_r, with_upload_median_s=med,
+                       with_upload_runs_s=ts, witness_like_median_s=med_w, correct=ok, fixed_base_g1_s=t_fb,
+                       prepare_s=t_prep, prepare_h2d_bytes=prep_bytes, per_msm_h2d_bytes=per_h2d,
+                       per_msm_d2h_bytes=per_d2h, window_bits=gpu._window(n))
+            if k == msm_k[-1]:
+                rec.res["goals"][f"msm_g1_2^{k}_s"] = med_r
+                rec.res["goals"][f"msm_g1_2^{k}_under_50ms"] = bool(ok and med_r < 0.05)
+                for c in sweep:
+                    if rec.left() < 3 * med + 10:
+                        rec.skip(f"msm_g1 window sweep c={c}", "budget")
+                        break
+                    gpu.window_bits = c
+                    gpu.msm_g1(h, dev)
+                    m2, ts2, o2 = _timed(lambda: gpu.msm_g1(h, dev), 2)
+                    wrong |= o2 != out_f
+                    rec.record(what="msm_g1_window", log2n=k, window_bits=c, median_s=m2, runs_s=ts2, correct=o2 == out_f)
+                gpu.window_bits = None
+            last = time.perf_counter() - t_all
+            del h, bases, dev
+        except Exception:
+            rec.error(f"msm_g1 2^{k}")
+
+    # ---- 2. whole proofs: gpu (resident path) and the cpu baseline on the same circuit and key ----
+    from relayer.zk.backends import get_backend
+    from relayer.zk.examples import make_bench_circuit
+    from relayer.zk.groth16.prover import prove
+    from relayer.zk.groth16.setup import dev_setup
+    from relayer.zk.groth16.verifier import verify
+
+    cpu = None
+    try:
+        cpu = get_backend("cpu")
+    except Exception:
+        rec.error("cpu baseline backend")
+
+    def proof_size(k: int, with_cpu: bool, n_reps: int) -> float:
+        nonlocal wrong
+        t_all = time.perf_counter()
+        n_constraints = (1 << k) - 4  # 3 public signals + the constant: the domain is exactly 2^k
+        t = time.perf_counter()
+        bc = make_bench_circuit(n_constraints)
+        r1cs = bc.circuit.compile()
+        wit = bc.circuit.witness(bc.inputs)
+        t_circ = time.perf_counter() - t
+        t = time.perf_counter()
+        pk = dev_setup(r1cs, backend=gpu)
+        t_setup = time.perf_counter() - t
+        assert pk.qap.domain_size == 1 << k, (pk.qap.domain_size, k)
+        first: dict[str, float] = {}
+        t = time.perf_counter()
+        prove(pk, wit, gpu, timings=first)
+        first_s = time.perf_counter() - t
+        runs = []
+        for _ in range(n_reps):
+            st: dict[str, float] = {}
+            h2d0, d2h0 = gpu.bytes_h2d, gpu.bytes_d2h
+            t = time.perf_counter()
+            proof, pub = prove(pk, wit, gpu, timings=st)
+            runs.append((time.perf_counter() - t, st, gpu.bytes_h2d - h2d0, gpu.bytes_d2h - d2h0, proof, pub))
+        best = min(runs, key=lambda r: r[0])
+        ok = all(verify(pk.vk, r[5], r[4]) for r in runs)
+        wrong |= not ok
+        w_limbs = ints_to_limbs(wit)
+        t = time.perf_counter()
+        proof_l, pub_l = prove(pk, w_limbs, gpu)
+        limbs_s = time.perf_counter() - t
+        ok_l = verify(pk.vk, pub_l, proof_l)
+        wrong |= not ok_l
+        host = ("check", "blind", "verify")
+        rec.record(what="proof", backend="gpu", log2n=k, domain=1 << k, constraints=r1cs.n_constraints,
+                   wires=r1cs.n_wires, prove_s=best[0], runs_s=[r[0] for r in runs], stages_s=best[1],
+                   host_stages_s=round(sum(best[1].get(x, 0.0) for x in host), 4),
+                   per_proof_h2d_bytes=best[2], per_proof_d2h_bytes=best[3], first_prove_s=first_s,
+                   first_stages_s=first, prove_from_limbs_s=limbs_s, verified=bool(ok and ok_l),
+                   setup_s=t_setup, circuit_and_witness_s=t_circ, backend_desc=gpu.describe())
+        if k == 20:
+            rec.res["goals"]["proof_2^20_s"] = best[0]
+            rec.res["goals"]["proof_2^20_under_1s"] = bool(ok and best[0] < 1.0)
+        if with_cpu and cpu is not None:
+            tc: dict[str, float] = {}
+            t = time.perf_counter()
+            proof_c, pub_c = prove(pk, wit, cpu, timings=tc)
+            cpu_s = time.perf_counter() - t
+            ok_c = verify(pk.vk, pub_c, proof_c) and pub_c == best[5]
+            wrong |= not ok_c
+            rec.record(what="proof", backend="cpu", log2n=k, domain=1 << k, prove_s=cpu_s,
+                       prove_s_excl_prepare=cpu_s - tc.get("prepare", 0.0), stages_s=tc, verified=bool(ok_c),
+                       ratio_cpu_over_gpu=round((cpu_s - tc.get("prepare", 0.0)) / best[0], 2),
+                       note="first cpu proof of this key: prepare (bases) is reported apart", backend_desc=cpu.describe())
+            if k == 20:
+                rec.res["goals"]["ratio_cpu_over_gpu_2^20"] = round((cpu_s - tc.get("prepare", 0.0)) / best[0], 2)
+        del pk
+        return time.perf_counter() - t_all
+
+    last = None
+    for k in proof_k:
+        if last is not None and rec.left() < last * 4.5 + 10:
+            rec.skip(f"proof 2^{k}", f"budget: {rec.left():.0f}s left, estimate {last * 4.5:.0f}s")
+            continue
+        try:
+            last = proof_size(k, True, reps)
+        except Exception:
+            rec.error(f"proof 2^{k}")
+
+    # ---- 3. NTT and compute_h through the array API (host <-> device transfers included) ----
+    try:
+        n = 1 << ntt_k
+        v = ints_to_limbs([rng.randrange(R) for _ in range(n)])
+        gpu.ntt(v)
+        med, ts, _ = _timed(lambda: gpu.ntt(v), reps)
+        medc, _, fwdc = _timed(lambda: gpu.ntt(v, coset=True), reps)
+        back = gpu.ntt(fwdc, inverse=True, coset=True)
+        a, b, c = (ints_to_limbs([rng.randrange(R) for _ in range(n)]) for _ in range(3))
+        gpu.compute_h(a, b, c)
+        medh, _, _ = _timed(lambda: gpu.compute_h(a, b, c), reps)
+        ok = bool(np.array_equal(back, v))
+        wrong |= not ok
+        rec.record(what="ntt", log2n=ntt_k, median_s=med, runs_s=ts, coset_median_s=medc, round_trip_ok=ok,
+                   compute_h_median_s=medh, note="array API: times include host<->device transfer of the vectors")
+    except Exception:
+        rec.error("ntt")
+
+    # ---- 4. G2 MSM ----
+    last = None
+    for k in msm2_k:
+        n = 1 << k
+        if last is not None and rec.left() < last * 5 + 30:
+            rec.skip(f"msm_g2 2^{k}", f"budget: {rec.left():.0f}s left, previous size took {last:.1f}s")
+            continue
+        try:
+            t_all = time.perf_counter()
+            logs = [rng.randrange(1, R) for _ in range(n)]
+            sc = [rng.randrange(R) for _ in range(n)]
+            t = time.perf_counter()
+            bases = gpu.fixed_base_mul_g2(G2_GEN, ints_to_limbs(logs))
+            t_fb = time.perf_counter() - t
+            h = gpu.prepare_g2(bases)
+            dev = gpu.load_witness(ints_to_limbs(sc))
+            gpu.msm_g2(h, dev)
+            med, ts, o = _timed(lambda: gpu.msm_g2(h, dev), 2)
+            ok = o == _known_msm(logs, sc, 2)
+            wrong |= not ok
+            rec.record(what="msm_g2", log2n=k, n=n, median_s=med, runs_s=ts, correct=ok, fixed_base_g2_s=t_fb)
+            last = time.perf_counter() - t_all
+            del h, bases, dev
+        except Exception:
+            rec.error(f"msm_g2 2^{k}")
+
+    # ---- 5. the largest proof, if the rest of the budget covers the estimate from 2^20 ----
+    prev = next((r for r in reversed(rec.res["results"]) if r["what"] == "proof" and r["backend"] == "gpu"), None)
+    if prev is None:
+        rec.skip(f"proof 2^{big_k}", "no smaller proof finished")
+    else:
+        scale = 1 << (big_k - prev["log2n"])
+        est = (prev["setup_s"] + prev["circuit_and_witness_s"] + prev["first_prove_s"] + 2 * prev["prove_s"]) * scale * 1.1
+        if rec.left() < est + 10:
+            rec.skip(f"proof 2^{big_k}", f"budget: {rec.left():.0f}s left, estimate {est:.0f}s (setup and circuit dominate)")
+        else:
+            try:
+                proof_size(big_k, False, 1)
+            except Exception:
+                rec.error(f"proof 2^{big_k}")
+
+    rec.res["transfers_total"] = gpu.transfer_counters()
+    rec.res["wrong_results"] = wrong
+    rec.save()
+    print("BENCH DONE", json.dumps({"elapsed_s": rec.res["elapsed_s"], "goals": rec.res["goals"]}), flush=True)
+    for r in rec.res["results"]:
+        print({k: r[k] for k in r if k in ("what", "backend", "log2n", "window_bits", "median_s", "prove_s", "correct", "verified", "host_stages_s")})
+    return 1 if rec.res["errors"] or wrong else 0
+
+
 if __name__ == "__main__":
     if len(sys.argv) == 6 and sys.argv[1] == "--worker":
         print(json.dumps(worker(Path(sys.argv[2]), Path(sys.argv[3]), sys.argv[4], int(sys.argv[5]))))
+    elif len(sys.argv) in (4, 5) and sys.argv[1] == "--gpu-device" and sys.argv[4:] in ([], ["--dry-run"]):
+        sys.exit(gpu_device_benchmark(Path(sys.argv[2]), float(sys.argv[3]), dry=len(sys.argv) == 5))
     else:
-        sys.exit("usage: relayer bench prover (this module's main is the per-backend worker)")
+        sys.exit(
+            "usage: relayer bench prover (this module's main is the per-backend worker), or\n"
+            "       python -m relayer.bench.prover --gpu-device OUT.json BUDGET_S [--dry-run]"
+        )

@@ -1,15 +1,22 @@
 """Prometheus metrics of the relayer (SPEC §6 observability): round latency per stage, proof time
-per backend, gas per feed update, signer balances, last round per feed, chain heads. Served over
-HTTP by `serve(port)` (`relayer run --metrics-port`); one registry per process, not the global one,
-so tests and several pipelines in one process do not collide.
+per backend, gas per feed update, signer balances, last round per feed, chain heads, price ages.
+Served over HTTP by `serve(port)` (`relayer run --metrics-port`): GET /metrics (Prometheus text) and,
+when the daemon passes a status function, GET /status (JSON); any other path is a 404. One registry
+per process, not the global one, so tests and several pipelines in one process do not collide.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import threading
+from collections.abc import Callable, Mapping
+from http.server import ThreadingHTTPServer
 from typing import Any
+from urllib.parse import urlsplit
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest, start_http_server
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.exposition import MetricsHandler
 
 log = logging.getLogger(__name__)
 
@@ -39,10 +46,52 @@ PRICE_AGE_SECONDS = Gauge("relayer_price_age_seconds", "Snapshot block time minu
                           "per asset (negative: a price from the future)", ["chain", "asset"], registry=REGISTRY)
 
 
-def serve(port: int, addr: str = "127.0.0.1") -> Any:
-    """Start the /metrics HTTP endpoint in a daemon thread; returns the server."""
-    server, _thread = start_http_server(port, addr=addr, registry=REGISTRY)
-    log.info("metrics on http://%s:%d/metrics", addr, port)
+StatusFn = Callable[[], Mapping[str, Any]]
+
+
+class _Handler(MetricsHandler):
+    """/metrics through prometheus_client's own handler (content negotiation, gzip); /status as
+    JSON from the server's status function; everything else 404."""
+
+    registry = REGISTRY
+
+    def do_GET(self) -> None:
+        path = urlsplit(self.path).path
+        if path == "/metrics":
+            super().do_GET()
+            return
+        status_fn: StatusFn | None = getattr(self.server, "status_fn", None)
+        if path == "/status" and status_fn is not None:
+            try:
+                code, doc = 200, dict(status_fn())
+            except Exception as exc:  # a bug in a status read must not kill the server thread
+                log.exception("GET /status")
+                code, doc = 500, {"error": f"{type(exc).__name__}: {exc}"}
+            self._send(code, "application/json", json.dumps(doc, indent=1, default=str).encode() + b"\n")
+            return
+        paths = "/metrics, /status" if status_fn is not None else "/metrics"
+        self._send(404, "text/plain; charset=utf-8", f"not found: {path} (this server has {paths})\n".encode())
+
+    def _send(self, code: int, ctype: str, body: bytes) -> None:
+        self.send_response(code)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True  # one thread per request: a slow /status never holds up a scrape
+    status_fn: StatusFn | None = None
+
+
+def serve(port: int, addr: str = "127.0.0.1", status: StatusFn | None = None) -> ThreadingHTTPServer:
+    """Start the HTTP endpoint (/metrics, and /status when `status` is given) in a daemon thread;
+    returns the server (`server_port` is the bound port when `port` is 0; `shutdown()` stops it)."""
+    server = _Server((addr, port), _Handler)
+    server.status_fn = status
+    threading.Thread(target=server.serve_forever, name="metrics-http", daemon=True).start()
+    log.info("metrics on http://%s:%d/metrics%s", addr, server.server_port, " and /status" if status else "")
     return server
 
 

@@ -191,6 +191,9 @@ def test_kill_9_while_proving_then_restart_keeps_the_stored_proof(devnet: dict[s
         att, _ = p.store.get_attestation(rec.round)
         entry = next(e for e in att.chains if e.chainId == first)
         assert entry.proofDigest == kept[first].digest  # devnet-0 kept the proof made before the kill
+        # the attestation's time is the data time of the stored snapshots, not the restart's clock
+        snaps = [p.store.get_snapshot(sid) for sid in p.store.round_snapshots(rec.round).values()]
+        assert att.timestamp == min(s.timestamp for s in snaps)
         assert any("proving 2 chain(s)" in m and "keeping 1 stored proof" in m for m in messages), messages
         assert not any("devnet-0 proven" in m for m in messages)
         for i in range(3):
@@ -222,6 +225,80 @@ def test_rpc_with_wrong_balance_is_rejected_nothing_signed(devnet: dict[str, Any
                 assert accepted_rounds(cfg, i) == []
         finally:
             p.close()
+
+
+def test_unreadable_feed_fails_the_round_number_naming_the_chain(devnet: dict[str, Any]) -> None:
+    """The snapshots are taken, then devnet-2's node stops: its feed's last round cannot be read, so
+    the round number could be below it. A round attests all chains or none: the attempt fails at
+    once, naming the chain, and no round is opened (nothing proven, signed or sent)."""
+    cfg = config_of(devnet)
+    stopped = devnet["chains"][2]
+    frozen: list[int] = []
+    p = make_pipeline(cfg)
+    take = p.snapshot_all
+
+    def snapshot_then_stop() -> Any:
+        snaps = take()
+        os.kill(int(stopped["pid"]), signal.SIGSTOP)  # every call to the node now times out
+        frozen.append(int(stopped["pid"]))
+        return snaps
+
+    p.snapshot_all = snapshot_then_stop  # type: ignore[method-assign]
+    try:
+        with pytest.raises(ChainError, match=r"cannot number the next round, no round this time: devnet-2: cannot read "
+                                             r"the feed"):
+            p.run_once(force=True)
+        assert frozen
+        assert p.store.rounds() == []
+        for i in range(2):
+            assert accepted_rounds(cfg, i) == []
+    finally:
+        for pid in frozen:
+            os.kill(pid, signal.SIGCONT)
+        p.close()
+
+
+def test_attested_round_whose_data_aged_past_max_age_while_down_is_failed_not_signed(devnet: dict[str, Any]) -> None:
+    """The relayer dies after attesting, before signing, and stays down longer than the feeds' maxAge.
+    On restart the attested round is failed (never signed: every feed would revert AttestationTooOld)
+    and a new round over fresh blocks is published instead."""
+    from relayer.devnet.deploy import FEED_MAX_AGE_S
+
+    from test_integration_pipeline import rpc
+
+    class Crash(BaseException):
+        """Stands in for the process dying (not an error any handler may catch)."""
+
+    cfg = config_of(devnet)
+    p = make_pipeline(cfg)
+
+    def die(*args: Any, **kwargs: Any) -> Any:
+        raise Crash()
+
+    p.quorum.sign_round = die  # type: ignore[method-assign]
+    try:
+        with pytest.raises(Crash):
+            p.run_once(force=True)
+    finally:
+        p.close()
+    (rec,) = p.store.rounds()
+    assert rec.state == RoundState.ATTESTED
+    for c in cfg.chains:  # down for maxAge + 100 s; the chains went on producing blocks
+        rpc(c.rpc[0], "evm_increaseTime", [FEED_MAX_AGE_S + 100])
+        rpc(c.rpc[0], "evm_mine", [])
+        rpc(c.rpc[0], "evm_mine", [])
+    p2 = make_pipeline(cfg)
+    try:
+        out = p2.run_once()
+        old = p2.store.get_round(rec.round)
+        assert old is not None and old.state == RoundState.FAILED
+        assert "maxAge" in (old.reason or "") and "AttestationTooOld" in (old.reason or "")
+        assert p2.store.signatures(rec.round) == []  # never signed
+        assert out.status == "done" and out.round == rec.round + 1, out
+        for i in range(3):
+            assert accepted_rounds(cfg, i) == [out.round]
+    finally:
+        p2.close()
 
 
 # ---------------------------------------------------------------------------------------- bad inputs

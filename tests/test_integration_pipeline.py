@@ -285,3 +285,91 @@ def test_cli_round_status_verify_json(devnet: dict[str, Any], monkeypatch: pytes
     assert res.exit_code != 0
     res = runner.invoke(cli, ["inclusion", str(book.accounts[2].id), "-c", conf])  # ACCOUNT needs --chain
     assert res.exit_code != 0 and "--chain" in res.output
+
+
+def block_time(url: str, tag: Any = "latest") -> int:
+    block = rpc(url, "eth_getBlockByNumber", [tag if isinstance(tag, str) else hex(tag), False])["result"]
+    return int(block["timestamp"], 16)
+
+
+def test_attestation_timestamp_is_the_oldest_snapshot_block_time(devnet: dict[str, Any]) -> None:
+    """The attestation carries the data time (the oldest snapshot block's timestamp), not the time it
+    was signed: the feeds' age checks and latestRoundData().startedAt then say how old the data is."""
+    import time
+
+    cfg = config_of(devnet)
+    time.sleep(2)
+    # chains 0 and 1 get fresh blocks (the snapshot is one block behind the head); chain 2 stays idle,
+    # so its snapshot block is the oldest
+    for c in cfg.chains[:2]:
+        rpc(c.rpc[0], "evm_mine", [])
+        rpc(c.rpc[0], "evm_mine", [])
+    p = make_pipeline(cfg)
+    try:
+        out = p.run_once()
+        assert out.status == "done", out
+        att, _ = p.store.get_attestation(out.round)  # type: ignore[arg-type]
+        sids = p.store.round_snapshots(out.round)  # type: ignore[arg-type]
+        snaps = {cid: p.store.get_snapshot(sid) for cid, sid in sids.items()}
+        oldest = snaps[cfg.chains[2].chain_id]
+        assert att.timestamp == oldest.timestamp == min(s.timestamp for s in snaps.values())
+        assert oldest.timestamp == block_time(cfg.chains[2].rpc[0], int(oldest.block_number))
+        assert all(snaps[c.chain_id].timestamp > oldest.timestamp for c in cfg.chains[:2])
+        assert att.timestamp <= time.time() - 2  # not the signing time
+        for i in range(3):
+            rid, _, started, updated, _ = feed(cfg, i).functions.latestRoundData().call()
+            assert rid == out.round and started == att.timestamp and updated >= att.timestamp + 2
+            assert int(feed(cfg, i).functions.latestAttestation().call()[1]) == att.timestamp
+    finally:
+        p.close()
+
+
+def test_data_older_than_a_feeds_max_age_is_refused_before_signing(devnet: dict[str, Any]) -> None:
+    """Chains 0 and 1 move 3700 s ahead while chain 2 produces no block: a round over chain 2's old
+    block would be reverted AttestationTooOld by the feeds on chains 0 and 1 (maxAge 3600). It is
+    refused before signing (a round whose clocks moved while it was proven), and before proving (the
+    next one), with an error that names the old chain."""
+    from relayer.devnet.deploy import FEED_MAX_AGE_S
+    from relayer.errors import ChainError
+
+    cfg = config_of(devnet)
+    warped: list[str] = []
+
+    def warp() -> None:
+        for c in cfg.chains[:2]:
+            rpc(c.rpc[0], "evm_increaseTime", [FEED_MAX_AGE_S + 100])
+            rpc(c.rpc[0], "evm_mine", [])
+            rpc(c.rpc[0], "evm_mine", [])
+
+    def warp_while_proving(msg: str) -> None:
+        if "proving" in msg and not warped:
+            warp()
+            warped.append(msg)
+
+    p = make_pipeline(cfg, progress=warp_while_proving)
+    try:
+        out = p.run_once(force=True)
+        assert warped
+        assert out.status == "failed", out
+        assert "maxAge" in (out.reason or "") and "AttestationTooOld" in (out.reason or "")
+        assert "may have stopped producing blocks" in (out.reason or "")
+        assert p.store.get_round(out.round).state == RoundState.FAILED  # type: ignore[arg-type,union-attr]
+        assert p.store.signatures(out.round) == []  # type: ignore[arg-type]
+        for i in range(3):
+            assert accepted_rounds(cfg, i) == []
+        # the next attempt: chains 0 and 1 now snapshot blocks 3700 s after chain 2's; refused before proving
+        with pytest.raises(ChainError, match=r"devnet-2's snapshot block \d+ .*oldest.* devnet-0's feed accepts data "
+                                             rf"at most {FEED_MAX_AGE_S} s old .*devnet-2 may have stopped producing"):
+            p.run_once(force=True)
+        assert [r.round for r in p.store.rounds()] == [out.round]  # no new round was opened
+        # chain 2 produces a block again (at its own, un-warped time): its data is as old as its clock
+        # says, still 3700 s behind the others; only once it catches up may a round go out
+        rpc(cfg.chains[2].rpc[0], "evm_increaseTime", [FEED_MAX_AGE_S + 100])
+        rpc(cfg.chains[2].rpc[0], "evm_mine", [])
+        rpc(cfg.chains[2].rpc[0], "evm_mine", [])
+        done = p.run_once(force=True)
+        assert done.status == "done", done
+        for i in range(3):
+            assert accepted_rounds(cfg, i) == [done.round]
+    finally:
+        p.close()

@@ -11,13 +11,19 @@ restart resumes an unfinished round instead of repeating it:
 
 Proofs are verified here, against the public inputs the feeds will derive from the attestation,
 before anything is signed. Stage timings go to the store (state times), the metrics and the log.
+
+The attestation's timestamp is the DATA time: the oldest snapshot block timestamp among the round's
+chains (the round is only as fresh as its oldest chain), not the signing time, so a feed's maxAge,
+`isSolvent(maxAge)`, `latestRoundData().startedAt` and a consumer's staleness bound measure how old
+the data really is. It is a function of the stored snapshots, so a resumed round rebuilds the same
+attestation. A round whose data is already older than some feed's maxAge is refused before signing.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -83,6 +89,11 @@ class _Timer:
             dt = time.perf_counter() - t0
             self.t[name] = self.t.get(name, 0.0) + dt
             metrics.ROUND_STAGE_SECONDS.labels(stage=name).observe(dt)
+
+
+def oldest_snapshot(snaps: Iterable[ChainSnapshot]) -> ChainSnapshot:
+    """The snapshot with the oldest block timestamp (ties: the lowest chain id): the round's data time."""
+    return min(snaps, key=lambda s: (s.timestamp, s.chain_id))
 
 
 def feed_contract(w3: Web3, address: str) -> Any:
@@ -168,13 +179,49 @@ class RoundPipeline:
             raise ChainError("snapshot failed, no round this time: " + "; ".join(errors))
         return out
 
+    def feed_clock(self, chain: ChainConfig) -> tuple[int, int]:
+        """(maxAge of the chain's feed, the time its next block will at least have): the feed reverts
+        AttestationTooOld for an attestation older than maxAge at the including block's time, which
+        is at least the head's timestamp and, on a live chain, about the wall clock."""
+        try:
+            w3 = self.w3(chain)
+            max_age = int(feed_contract(w3, chain.feed).functions.maxAge().call())
+            head_time = int(w3.eth.get_block("latest")["timestamp"])
+        except Exception as exc:  # web3 raises many unrelated types
+            raise ChainError(f"{chain.name}: cannot read the feed's maxAge or the head at {chain.feed}: {exc}") from None
+        return max_age, max(head_time, int(time.time()))
+
+    def data_age_problem(self, round_no: int, oldest: ChainSnapshot) -> str | None:
+        """Why a round whose data time is `oldest`'s block timestamp is already too old for some
+        feed (it would revert AttestationTooOld), or None. ChainError when a feed cannot be read."""
+        for c in self.cfg.chains:
+            max_age, now = self.feed_clock(c)
+            age = now - oldest.timestamp
+            if age > max_age:
+                return (f"round {round_no}: its data time is {oldest.chain_name}'s snapshot block {oldest.block_number} "
+                        f"(timestamp {oldest.timestamp}, the oldest of the round's chains), {age} s before {c.name}'s "
+                        f"clock; {c.name}'s feed accepts data at most {max_age} s old (maxAge) and would revert "
+                        f"AttestationTooOld. {oldest.chain_name} may have stopped producing blocks (an anvil devnet "
+                        "mines only on transactions: mine a block) or its RPC serves a stale head; not signing")
+        return None
+
+    def check_data_age(self, round_no: int, oldest: ChainSnapshot) -> None:
+        """Refuse (ChainError) a round whose data is already older than some feed's maxAge: signing
+        it is useless, every transaction to that feed would revert."""
+        problem = self.data_age_problem(round_no, oldest)
+        if problem is not None:
+            raise ChainError(problem)
+
     def next_round_number(self) -> int:
+        """One more than the last round in the store and on every feed. A feed that cannot be read
+        fails the attempt: a round attests all chains or none, and a number below that feed's last
+        round would be refused there (RoundNotIncreasing) after everything was proven and signed."""
         last = self.store.last_round_number()
         for c in self.cfg.chains:
             try:
                 last = max(last, self.feed_state(c)[0])
             except ChainError as exc:
-                log.warning("%s", exc)
+                raise ChainError(f"cannot number the next round, no round this time: {exc}") from None
         return last + 1
 
     def last_published(self) -> Attestation | None:
@@ -189,12 +236,17 @@ class RoundPipeline:
         return None
 
     def should_publish(self, assets: int, liabilities: int, now: float) -> str | None:
-        """Why to publish now (first round, heartbeat due, deviation, solvency flip), or None."""
+        """Why to publish now (first round, heartbeat due, deviation, solvency flip), or None.
+        `now` is the candidate round's data time (its oldest snapshot block timestamp)."""
         last = self.last_published()
         if last is None:
             return "first round"
+        # last.timestamp is the published round's data time, so the heartbeat is measured in data time:
+        # it fires when the data we could attest now is heartbeat_s newer than what the feeds hold. (With
+        # the wall clock here, a chain that stopped producing blocks would republish the same data time
+        # every interval once the heartbeat is due, refreshing nothing for the feeds' consumers.)
         if now - last.timestamp >= self.cfg.relayer.heartbeat_s:
-            return f"heartbeat ({int(now - last.timestamp)} s since round {last.round})"
+            return f"heartbeat ({int(now - last.timestamp)} s of newer data since round {last.round})"
         old, new = ratio_e8(last.totalAssets, last.totalLiabilities), ratio_e8(assets, liabilities)
         if (last.totalAssets >= last.totalLiabilities) != (assets >= liabilities):
             return "solvency changed"
@@ -227,17 +279,29 @@ class RoundPipeline:
                 metrics.ROUNDS.labels(outcome="no_snapshot").inc()
                 raise
         with timer.stage("statement"):
-            round_no = self.next_round_number()
+            try:
+                round_no = self.next_round_number()
+            except RelayerError:
+                metrics.ROUNDS.labels(outcome="feed_unreadable").inc()
+                raise
             stmts: dict[int, ChainStatement] = {}
             for c in self.cfg.chains:
                 stmts[c.chain_id] = chain_statement(c, snaps[c.chain_id], load_book(c), self.keys.spec, round_no)
         total_a = sum(s.context.assets for s in stmts.values())
         total_l = sum(s.risk.liabilities for s in stmts.values())
-        reason = "forced" if force else self.should_publish(total_a, total_l, time.time())
+        oldest = oldest_snapshot(snaps.values())
+        reason = "forced" if force else self.should_publish(total_a, total_l, oldest.timestamp)
         if reason is None:
             metrics.ROUNDS.labels(outcome="skipped").inc()
             return RoundOutcome("skipped", None, "no trigger: ratio within the deviation and heartbeat not due",
                                 ratio_e8(total_a, total_l), total_a >= total_l, timer.t)
+        # data already too old for a feed: refused now, before minutes of proving (checked again
+        # before signing, as proving takes time)
+        try:
+            self.check_data_age(round_no, oldest)
+        except RelayerError:
+            metrics.ROUNDS.labels(outcome="stale_data").inc()
+            raise
         log.info("round %d: publishing (%s)", round_no, reason)
         snapshot_ids = {cid: self.store.save_snapshot(s) for cid, s in snaps.items()}
         self.store.create_round(round_no, snapshot_ids)
@@ -245,7 +309,7 @@ class RoundPipeline:
         for cid, s in snaps.items():
             self.trackers[cid].record(s)
         try:
-            out = self._prove_and_publish(round_no, stmts, timer)
+            out = self._prove_and_publish(round_no, stmts, timer, oldest)
         except HaltError:
             raise
         except RelayerError as exc:
@@ -267,9 +331,9 @@ class RoundPipeline:
         return RoundOutcome("failed", round_no, str(exc), timings=timer.t)
 
     def _prove_and_publish(self, round_no: int, stmts: Mapping[int, ChainStatement], timer: _Timer,
-                           have: Mapping[int, ChainProof] | None = None) -> RoundOutcome:
+                           oldest: ChainSnapshot, have: Mapping[int, ChainProof] | None = None) -> RoundOutcome:
         """Prove the chains of `stmts` that `have` lacks (the others keep their stored proofs),
-        bundle, verify, re-check the blocks, attest, sign, submit."""
+        bundle, verify, re-check the blocks, attest (data time: `oldest`'s block), sign, submit."""
         have = dict(have or {})
         todo = {cid: st for cid, st in stmts.items() if cid not in have}
         # ---- prove (chains in parallel); every proof stored as soon as it exists
@@ -281,7 +345,7 @@ class RoundPipeline:
             proofs = {**have, **self._prove(round_no, todo)}
         # ---- bundle + attestation, and the local verification the feeds will repeat
         with timer.stage("aggregate"):
-            att, bundle = self._attest(round_no, proofs)
+            att, bundle = self._attest(round_no, proofs, oldest)
         self.store.advance_round(round_no, RoundState.PROVEN)
         # ---- the blocks must still be canonical before anyone signs them
         with timer.stage("reorg_check"):
@@ -317,10 +381,12 @@ class RoundPipeline:
             raise VerificationError("proving failed: " + "; ".join(errors))
         return proofs
 
-    def _attest(self, round_no: int, proofs: Mapping[int, ChainProof]) -> tuple[Attestation, ProofBundle]:
+    def _attest(self, round_no: int, proofs: Mapping[int, ChainProof],
+                oldest: ChainSnapshot) -> tuple[Attestation, ProofBundle]:
         """The attestation's chain entries are read off each proof's public inputs (the layout the
         feed derives them in), so entry and proof cannot disagree; then the bundle is verified
-        against the inputs the feeds will derive from the attestation."""
+        against the inputs the feeds will derive from the attestation. Its timestamp is the data
+        time, `oldest`'s block timestamp (deterministic for the round's stored snapshots)."""
         if {c.chain_id for c in self.cfg.chains} != set(proofs):
             raise VerificationError(f"round {round_no}: proofs for chains {sorted(proofs)}, configured "
                                     f"{sorted(c.chain_id for c in self.cfg.chains)}")
@@ -338,7 +404,8 @@ class RoundPipeline:
         versions = {self.feed_state(c)[1] for c in self.cfg.chains}
         if len(versions) != 1:
             raise ChainError(f"the feeds disagree on the signer set version ({sorted(versions)}); rotate them together")
-        att = Attestation.build(round_no, int(time.time()), versions.pop(), entries, bundle.encode())
+        self.check_data_age(round_no, oldest)  # before anything is signed
+        att = Attestation.build(round_no, int(oldest.timestamp), versions.pop(), entries, bundle.encode())
         derived = public_inputs(att)
         expected = [derived[i * INPUTS_PER_CHAIN:(i + 1) * INPUTS_PER_CHAIN] for i in range(len(entries))]
         bundle.verify(self.keys.vk, expected)  # VerificationError: nothing is signed
@@ -405,6 +472,14 @@ class RoundPipeline:
             log.info("resuming round %d from state %s", rec.round, rec.state.value)
             timer = _Timer()
             try:
+                if rec.state == RoundState.ATTESTED:
+                    # not signed yet: data that aged past a feed's maxAge while the relayer was down is
+                    # failed here, never signed (a feed that cannot be read leaves it for the next run)
+                    snaps = [self.store.get_snapshot(sid) for sid in self.store.round_snapshots(rec.round).values()]
+                    problem = self.data_age_problem(rec.round, oldest_snapshot(snaps))
+                    if problem is not None:
+                        last = self._failed(rec.round, ChainError(problem), timer)
+                        continue
                 last = self._sign_and_submit(att, bundle, timer)
             except HaltError:
                 raise
@@ -428,11 +503,11 @@ class RoundPipeline:
             have = {cid: ChainProof(cid, r.proof, tuple(r.public_inputs), r.backend) for cid, r in stored.items()}
             stmts = {c.chain_id: chain_statement(c, snaps[c.chain_id], load_book(c), self.keys.spec, round_no)
                      for c in self.cfg.chains if c.chain_id not in have}
-            return self._prove_and_publish(round_no, stmts, timer, have)
+            return self._prove_and_publish(round_no, stmts, timer, oldest_snapshot(snaps.values()), have)
         except HaltError:
             raise
         except RelayerError as exc:
             return self._failed(round_no, exc, timer)
 
 
-__all__ = ["RESUME_MAX_AGE_S", "RoundOutcome", "RoundPipeline", "feed_contract", "ratio_e8"]
+__all__ = ["RESUME_MAX_AGE_S", "RoundOutcome", "RoundPipeline", "feed_contract", "oldest_snapshot", "ratio_e8"]

@@ -373,3 +373,33 @@ def test_data_older_than_a_feeds_max_age_is_refused_before_signing(devnet: dict[
             assert accepted_rounds(cfg, i) == [done.round]
     finally:
         p.close()
+
+
+def test_heartbeat_counts_data_time_so_idle_chains_are_not_republished(devnet: dict[str, Any]) -> None:
+    """The heartbeat fires when the data the relayer could attest is heartbeat_s newer than what the
+    feeds hold. Chains that produce no block offer nothing newer: the wall clock passing the heartbeat
+    republishes nothing (it would put the same data time on every feed again, for gas); new blocks do."""
+    import time
+
+    cfg = config_of(devnet, heartbeat_s=5, round_interval_s=1)
+    for c in cfg.chains:  # two blocks at once: this round reads the first, the next one the second
+        rpc(c.rpc[0], "evm_mine", [])
+        rpc(c.rpc[0], "evm_mine", [])
+    p = make_pipeline(cfg)
+    try:
+        first = p.run_once()
+        assert first.status == "done", first
+        time.sleep(6)  # past the heartbeat by the wall clock, but no chain made a block since
+        idle = p.run_once()
+        assert idle.status == "skipped", idle
+        for c in cfg.chains:
+            rpc(c.rpc[0], "evm_mine", [])
+            rpc(c.rpc[0], "evm_mine", [])
+        beat = p.run_once()
+        assert beat.status == "done" and beat.round == (first.round or 0) + 1, beat
+        last = p.last_published()
+        assert last is not None and last.round == beat.round
+        first_att, _ = p.store.get_attestation(first.round)  # type: ignore[arg-type]
+        assert last.timestamp - first_att.timestamp >= 5
+    finally:
+        p.close()

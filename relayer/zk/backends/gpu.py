@@ -821,12 +821,12 @@ class GpuBackend(ProverBackend):
         abc = self._empty(12 * n)
         eng.launch("qap_rows", 3 * n, qap.row_ptr, qap.wires, qap.coefs, wm, abc)
         del wm
-        bad = xp.full(1, np.uint64(0xFFFFFFFFFFFFFFFF), dtype=xp.uint64)
+        bad = xp.full(1, qap.n_check, dtype=xp.uint64)  # n_check: no bad row (the kernel keeps the minimum)
         eng.launch("qap_check", qap.n_check, abc, n, bad)
         eng.launch("fr_mul_vec", n, abc[: 4 * n], abc[4 * n : 8 * n], abc[8 * n :])
         first = eng.to_int(bad[0])
         self.stats.last["evaluate_qap"] = time.perf_counter() - t0
-        return GpuQapRows(abc, n), (-1 if first == 0xFFFFFFFFFFFFFFFF else first)
+        return GpuQapRows(abc, n), (-1 if first >= qap.n_check else first)
 
     def h_resident(self, rows: Any) -> GpuScalars:
         """compute_h on evaluate_qap's rows, left on the device (canonical) for the H MSM."""

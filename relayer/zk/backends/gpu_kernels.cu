@@ -154,8 +154,8 @@ HD void atomic_min_u64(u64 *p, u64 v) {
 #endif
 }
 
-// Satisfaction check of the first n_threads constraints: *bad = min index i with A_i * B_i != C_i
-// (the caller sets *bad to 2^64 - 1 first). abc as written by qap_rows, domain rows per matrix.
+// Satisfaction check of the first n_threads constraints: *bad = min(*bad, every index i with
+// A_i * B_i != C_i); the caller starts *bad at n_threads (= no bad row). abc as written by qap_rows.
 KERNEL(qap_check, const u64 *abc, i64 domain, u64 *bad)
     Fr a, b, c;
     load(abc + 4 * idx, a);

@@ -90,11 +90,12 @@ def witness_limbs(pk: ProvingKey, witness: Sequence[int] | np.ndarray) -> np.nda
                     raise _not_an_element(i, x)
             witness = [int(x) for x in witness]
         try:
-            data = b"".join(map(int.to_bytes, witness, repeat(32), repeat("little")))
+            # bytearray.join: a writable buffer numpy can use in place (no second 32n-byte copy)
+            data = bytearray().join(map(int.to_bytes, witness, repeat(32), repeat("little")))
         except OverflowError:  # negative or >= 2^256: find which, for the message
             i = next(i for i, x in enumerate(witness) if not 0 <= x < 1 << 256)
             raise _not_an_element(i, witness[i]) from None
-        w = np.frombuffer(data, dtype="<u8").reshape(-1, 4).astype(np.uint64)  # a writable copy
+        w = np.frombuffer(data, dtype="<u8").reshape(-1, 4).astype(np.uint64, copy=False)  # no copy on LE hosts
     bad = _first_not_below_r(w)
     if bad >= 0:
         raise _not_an_element(bad, limbs_to_ints(w[bad])[0])

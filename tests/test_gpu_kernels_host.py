@@ -765,7 +765,7 @@ def test_key_without_c_skips_the_device_check_and_uses_the_r1cs(be: GpuBackend) 
     from relayer.zk.groth16.prover import prove
     from relayer.zk.groth16.verifier import verify
 
-    circuit, r1cs, wit, pk = _bench_key(be, 60)
+    circuit, r1cs, wit, pk = _bench_key(be, 100)
     q = pk.qap
     q_noc = dataclasses.replace(q, coeffs=tuple(c for c in q.coeffs if c[0] != 2), has_c=False)
     pk_noc = dataclasses.replace(pk, qap=q_noc, prepared={})

@@ -215,7 +215,18 @@ def test_padding_account_carrying_value(sc: SolvencyCircuit, market: MarketData)
     rejected(sc, {**inputs, "cash_off": cash}, match=r"acct\[3\]\.pad_cash")
     qty = list(inputs["qty_off[3]"])
     qty[1] = QTY_OFFSET - 50  # a short call parked in a padding slot
-    rejected(sc, {**inputs, "qty_off[3]": qty}, match=r"acct\[3\]\.pad_qty\[1\]")
+    rejected(sc, {**inputs, "qty_off[3]": qty}, match=r"acct\[3\]\.pad_cash\S*\+pad_qty\[1\]")
+    # cash and positions are tested for zero together (packed 66 / 34 bits apart): values that would
+    # cancel in a tighter packing still do not cancel here
+    cash[3] = CASH_OFFSET + (1 << 64) - 1  # the largest cash
+    qty = [QTY_OFFSET - 1, QTY_OFFSET + 1, QTY_OFFSET, QTY_OFFSET]  # -1 lot, +1 lot
+    rejected(sc, {**inputs, "cash_off": cash, "qty_off[3]": qty}, match=r"acct\[3\]\.pad_cash")
+    cash[3] = CASH_OFFSET
+    for k in range(4):
+        for v in (QTY_OFFSET - (1 << 32), QTY_OFFSET + (1 << 32) - 1):  # the extremes of each position alone
+            q = [QTY_OFFSET] * 4
+            q[k] = v
+            rejected(sc, {**inputs, "cash_off": cash, "qty_off[3]": q}, match=rf"acct\[3\]\.pad_cash\S*pad_qty\[{k}\]")
     # the padding leaf is fixed: no salt, no id
     rejected(sc, {**inputs, "salt": [*inputs["salt"][:3], 7]}, match=r"acct\[3\]\.pad_salt")
     rejected(sc, {**inputs, "id": [*inputs["id"][:3], 99]}, match=r"acct\[3\]\.pad_id")

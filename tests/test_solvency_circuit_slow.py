@@ -18,7 +18,7 @@ def test_64_accounts_full_span_grid_prove_and_verify() -> None:
     cap = Capacity(64, 4, 16)
     sc = SolvencyCircuit(cap)
     r1 = sc.circuit.compile()
-    assert r1.n_constraints == 64 * (987 + 35 * 4 + 65 * 16 + 4 * -(-(16 + 2) // 3)) + 4006  # docs/solvency.md
+    assert r1.n_constraints == 64 * (987 + 34 * 4 + 65 * 16 + 4 * -(-(16 + 1) // 3)) + 4006  # docs/solvency.md
     assert sc.circuit.unconstrained_signals() == []
     book = generate_book(31337, 61, seed=4)  # 61 real accounts, 3 padding slots
     market = compute_market_data(book.instruments, default_market_inputs())

@@ -54,6 +54,7 @@ PUBLIC_INPUTS: tuple[str, ...] = (
 _HALF = R // 2
 # |value| < 2^PACK_BOUND for every packed per-account value: |sum_k q*R| < 16 * 2^32 * 2^40 = 2^76, plus
 # MM, cash, E < 2^66 (see docs/solvency.md "Constraint counts")
+PAD_PACK_BITS = 252  # values tested for zero together span at most this many bits (< log2 r)
 PACK_BOUND = QTY_BITS + max(MARK_BITS, RISK_BITS) + (MAX_INSTRUMENTS - 1).bit_length() + 1
 
 
@@ -203,10 +204,20 @@ class SolvencyCircuit:
             range_check(c, qty_off[k], QTY_BITS + 1, name=f"qty[{k}]_range")
             qty.append(qty_off[k] - QTY_OFFSET)
         # a padding slot carries nothing: zero cash, zero positions, id 0, salt 0 (the fixed padding leaf)
+        # cash and the quantities are bounded (|cash| <= 2^64, |q| <= 2^32, checked above), so they are tested
+        # for zero together, packed: pad * (cash + 2^66 * sum_k 2^(34k) q_k) = 0. The packed integer is below
+        # 2^253 < r and each value is smaller than its spacing, so it is 0 only if every value is 0 (reading
+        # it mod 2^66, then mod 2^34 per quantity). Ids and salts are not bounded here: checked alone.
         pad = 1 - r_a
-        c.constrain(pad, cash, 0, name="pad_cash")
-        for k in range(k_n):
-            c.constrain(pad, qty[k], 0, name=f"pad_qty[{k}]")
+        terms: list[tuple[str, LinearCombination, int]] = [("pad_cash", cash, CASH_BITS + 2)]
+        terms += [(f"pad_qty[{k}]", qty[k], QTY_BITS + 2) for k in range(k_n)]
+        while terms:
+            packed, shift, names = LinearCombination(), 0, []
+            while terms and shift + terms[0][2] <= PAD_PACK_BITS:
+                label, v, width = terms.pop(0)
+                packed, shift = packed + v * (1 << shift), shift + width
+                names.append(label)
+            c.constrain(pad, packed, 0, name="+".join(names))
         c.constrain(pad, ids[a], 0, name="pad_id")
         c.constrain(pad, salts[a], 0, name="pad_salt")
         # ids: uint64, strictly increasing over real accounts (no duplicated account). One 64-bit check per

@@ -104,10 +104,6 @@ def witness_limbs(pk: ProvingKey, witness: Sequence[int] | np.ndarray) -> np.nda
     return w
 
 
-def _check_values(pk: ProvingKey, witness: Sequence[int]) -> None:
-    witness_limbs(pk, witness)
-
-
 def _check_rows(pk: ProvingKey, a: list[int], b: list[int], c: list[int], r1cs: R1CS | None, start: int = 0) -> None:
     for i in range(start, pk.qap.n_constraints):
         if a[i] * b[i] % R != c[i]:

@@ -315,3 +315,37 @@ def test_checker_without_wire_names_says_the_index() -> None:
         r.check([1, 10, 3])
     with pytest.raises(UnsatisfiedConstraint, match=r"2 values, circuit has 3 wires"):
         r.check([1, 9])
+
+
+def test_circuit_check_reports_a_range_error_with_its_own_context_only() -> None:
+    """A witness with an out-of-range value AND a separately broken constraint: the range error is
+    the first problem, so the message names that wire and must not tack on the signals of the
+    unrelated broken constraint (it used to append `; signals: k=..., p=...`)."""
+    c, inputs = small_circuit()
+    r = c.compile()
+    w = c.witness(inputs)
+    z_wire, p_wire = c.wire_index("z"), c.wire_index("p")
+    bad = list(w)
+    bad[z_wire] += R  # out of range, yet every constraint still holds mod r
+    bad[p_wire] += 1  # breaks the constraint that defines p, which does not involve z
+    with pytest.raises(UnsatisfiedConstraint) as exc:
+        c.check(bad)
+    msg = str(exc.value)
+    assert rf"wire {z_wire} (z) is {bad[z_wire]}, outside the field" in msg
+    assert "signals:" not in msg and "p=" not in msg
+    # the same message as the R1CS checker: one problem, one context
+    with pytest.raises(UnsatisfiedConstraint) as exc_r:
+        r.check(bad)
+    assert str(exc_r.value) == msg
+    # with the range error fixed, the broken constraint is reported with its own signals
+    bad[z_wire] = w[z_wire]
+    with pytest.raises(UnsatisfiedConstraint, match=rf"p:.*signals: .*p={bad[p_wire]}"):
+        c.check(bad)
+    # a wrong constant wire or a bad type is also reported alone
+    for k, junk in ((0, 2), (c.wire_index("x"), "3")):
+        bad2 = list(w)
+        bad2[p_wire] += 1
+        bad2[k] = junk
+        with pytest.raises(UnsatisfiedConstraint) as exc2:
+            c.check(bad2)
+        assert "signals:" not in str(exc2.value)

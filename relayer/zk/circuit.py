@@ -451,12 +451,20 @@ class Circuit:
         return sum(witness[perm[k]] * c for k, c in x.terms.items()) % R
 
     def check(self, witness: Sequence[int]) -> None:
-        """Raise UnsatisfiedConstraint naming the first constraint the witness breaks, with the
-        signals it involves and their values (the debugging mode of SPEC 5.2)."""
+        """Raise UnsatisfiedConstraint naming the first problem: a bad value (as R1CS.check_values
+        words it), else the first constraint the witness breaks, with the signals it involves and
+        their values (the debugging mode of SPEC 5.2)."""
         r1cs = self.compile()
         try:
             r1cs.check(witness)
         except UnsatisfiedConstraint as e:
+            # A value problem (length, type, outside [0, r), wire 0 not 1) comes first and its
+            # message already names the wire: report it alone, not with the signals of some
+            # constraint that also fails further on.
+            try:
+                r1cs.check_values(witness)
+            except UnsatisfiedConstraint:
+                raise e from None
             idx = self._first_failing(r1cs, witness)
             if idx is None:
                 raise

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import pytest
+from curve_helpers import first_twist_point
 from eth_abi import encode as abi_encode
 from eth_utils import keccak
 from web3 import Web3
@@ -16,6 +17,7 @@ from web3.exceptions import ContractCustomError, ContractLogicError, Web3RPCErro
 from relayer.contracts import deploy
 from relayer.errors import FormatError
 from relayer.zk import solidity as S
+from relayer.zk.curve import G2
 from relayer.zk.field import Q, R
 from relayer.zk.groth16.types import Proof, VerifyingKey
 
@@ -93,6 +95,10 @@ def test_contract_holds_the_key(verifier: Any, keyset: dict[str, Any], w3: Web3)
     assert data == b"\x00" + b"".join(v.to_bytes(32, "big") for v in S.vk_words(vk))
     # and nothing of the key sits in the verifier's storage
     assert all(w3.eth.get_storage_at(verifier.address, i) == b"\x00" * 32 for i in range(4))
+    # the Python batch verifier seeds its coefficients with this same hash: one copy of the layout
+    from relayer.zk.groth16 import verifier as pv
+
+    assert pv.vk_hash is S.vk_hash and pv.vk_hash(vk) == bytes(verifier.functions.vkHash().call())
 
 
 def test_encode_proof_layout(keyset: dict[str, Any]) -> None:
@@ -587,7 +593,7 @@ def test_python_verifier_agrees_on_negatives(snarkjs_vectors: dict[str, Any], ke
     assert pv.verify(vk, pub1, p0) is False  # other public inputs
     assert pv.verify(vk, [pub0[0] + R, *pub0[1:]], p0) is False  # input + r
     assert pv.verify(vk, pub0, Proof((p0.a[0], (p0.a[1] + 1) % Q), p0.b, p0.c)) is False  # off the curve
-    bad_b = _g2_point_outside_subgroup(3)
+    bad_b = _g2_point_outside_subgroup()
     assert pv.verify(vk, pub0, Proof(p0.a, bad_b, p0.c)) is False  # B outside the subgroup
     assert pv.verify(keyset["other_vk"], keyset["pubs"][0], keyset["proofs"][0]) is False  # another key
     assert pv.verify_batch(vk, [(pub0, p0), (pub0, p1)]) is False  # one bad proof in a batch
@@ -596,41 +602,16 @@ def test_python_verifier_agrees_on_negatives(snarkjs_vectors: dict[str, Any], ke
 # ---------------------------------------------------------------- G2 outside the subgroup, low gas
 
 
-def _fq_sqrt(a: int) -> int | None:
-    s = pow(a, (Q + 1) // 4, Q)  # q = 3 mod 4
-    return s if s * s % Q == a % Q else None
-
-
-def _g2_point_outside_subgroup(seed: int) -> tuple[tuple[int, int], tuple[int, int]]:
-    """A point on the twist y^2 = x^3 + 3/(9+u) that is not in the order-r subgroup (the twist's
-    cofactor is about 2^254, so a random point is outside it): found by square roots in Fq2."""
-    from py_ecc import optimized_bn128 as bn
-
-    rng = random.Random(seed)
-    while True:
-        x = bn.FQ2([rng.randrange(Q), rng.randrange(Q)])
-        rhs = x * x * x + bn.b2
-        a0, a1 = (int(c) for c in rhs.coeffs)
-        n = _fq_sqrt(a0 * a0 + a1 * a1)  # sqrt of the norm; u^2 = -1
-        if n is None:
-            continue
-        for cand in (n, Q - n):
-            t = (a0 + cand) * pow(2, -1, Q) % Q
-            y0 = _fq_sqrt(t)
-            if y0 is None or y0 == 0:
-                continue
-            y1 = a1 * pow(2 * y0, -1, Q) % Q
-            y = bn.FQ2([y0, y1])
-            assert y * y == rhs
-            pt = (x, y, bn.FQ2.one())
-            assert bn.is_on_curve(pt, bn.b2)
-            if bn.is_inf(bn.multiply(pt, R)):
-                continue
-            return ((int(x.coeffs[0]), int(x.coeffs[1])), (y0, y1))
+def _g2_point_outside_subgroup() -> tuple[tuple[int, int], tuple[int, int]]:
+    """A point on the twist but not in the order-r subgroup (curve_helpers: the twist's cofactor is
+    about 2^254, so the first point found is outside it; checked here)."""
+    pt = first_twist_point()
+    assert G2.is_on_curve(pt) and not G2.in_subgroup(pt)
+    return pt
 
 
 def test_b_outside_subgroup_rejected(verifier: Any, keyset: dict[str, Any], w3: Web3) -> None:
-    bad_b = _g2_point_outside_subgroup(3)
+    bad_b = _g2_point_outside_subgroup()
     x = keyset["pubs"][0]
     words = S.encode_proof(keyset["proofs"][0])
     words[2:6] = [bad_b[0][1], bad_b[0][0], bad_b[1][1], bad_b[1][0]]

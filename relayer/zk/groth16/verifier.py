@@ -23,6 +23,10 @@ from relayer.zk.field import R, G1Point, G2Point
 from relayer.zk.groth16.types import Proof, VerifyingKey
 from relayer.zk.pairing import pairing_product_is_one
 
+# One copy of the contract's word layouts (VK words and their hash, the 8 proof words): the ones the
+# contracts and their tests pin, in relayer.zk.solidity. Re-exported here for the batch seed.
+from relayer.zk.solidity import encode_proof, vk_hash
+
 log = logging.getLogger(__name__)
 
 
@@ -73,23 +77,6 @@ def _word(v: int) -> bytes:
     return v.to_bytes(32, "big")
 
 
-def _g1_words(p: G1Point) -> list[int]:
-    return [0, 0] if p is None else [p[0], p[1]]
-
-
-def _g2_words(p: G2Point) -> list[int]:
-    # EIP-197 order: imaginary part first
-    return [0, 0, 0, 0] if p is None else [p[0][1], p[0][0], p[1][1], p[1][0]]
-
-
-def vk_hash(vk: VerifyingKey) -> bytes:
-    """keccak256 over the VK words [alpha, beta, gamma, delta, IC_0..IC_k] (Groth16VerifierBase.sol layout)."""
-    words = [*_g1_words(vk.alpha_g1), *_g2_words(vk.beta_g2), *_g2_words(vk.gamma_g2), *_g2_words(vk.delta_g2)]
-    for p in vk.ic:
-        words += _g1_words(p)
-    return keccak(b"".join(_word(w) for w in words))
-
-
 def batch_coefficients(vk: VerifyingKey, items: Sequence[tuple[Sequence[int], Proof]]) -> list[int]:
     """Fiat–Shamir coefficients, the same as contracts/src/Groth16VerifierBase.sol:
     seed = keccak256(vkHash ‖ every proof as 8 words [A.x, A.y, B.x.c1, B.x.c0, B.y.c1, B.y.c0, C.x, C.y]
@@ -98,7 +85,7 @@ def batch_coefficients(vk: VerifyingKey, items: Sequence[tuple[Sequence[int], Pr
     """
     buf = bytearray(vk_hash(vk))
     for _public, proof in items:
-        for v in (*_g1_words(proof.a), *_g2_words(proof.b), *_g1_words(proof.c)):
+        for v in encode_proof(proof):
             buf += _word(v)
     for public, _proof in items:
         for v in public:

@@ -42,3 +42,26 @@ def prover(sizes: str, large: bool, backends: str, reps: int, no_snarkjs: bool, 
                 f" (+ local verify {r['local_verify_s']:.2f}s){extra}"
             )
     click.echo(f"results written to {out}")
+
+
+@bench.command("feed-gas")
+@click.option("--chains", default="1-8", show_default=True, help="chain counts: N, LO-HI, comma separated (1..8)")
+@click.option("--quorums", default="1/1,2/3,3/5", show_default=True, help="THRESHOLD/SIGNERS, comma separated")
+@click.option("--subscribers", default="0,2", show_default=True, help="subscriber counts, comma separated (0..16)")
+@click.option("--proofs", type=click.Choice(["real", "simulated"]), default="real", show_default=True,
+              help="real: dev setup of the smallest solvency circuit; simulated: trapdoor key (same gas shape)")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=Path("bench-results/feed-gas.json"), show_default=True)
+def feed_gas(chains: str, quorums: str, subscribers: str, proofs: str, out: Path) -> None:
+    """Gas per SolvencyFeed update vs the number of chains (real transactions on a fresh anvil)."""
+    from relayer.bench.feed_gas import Quorum, markdown_table, parse_chain_counts, run
+    from relayer.errors import ConfigError
+
+    counts = parse_chain_counts(chains)
+    qs = [Quorum.parse(q) for q in quorums.split(",") if q.strip()]
+    try:
+        subs = sorted({int(s) for s in subscribers.split(",") if s.strip()})
+    except ValueError:
+        raise ConfigError(f"--subscribers {subscribers!r}: comma-separated integers") from None
+    res = run(counts, qs, subs, proofs=proofs, out=out, log=lambda m: click.echo(m, err=True))
+    click.echo(markdown_table(res))
+    click.echo(f"results written to {out}")

@@ -83,6 +83,51 @@ def test_prove_refuses_unsatisfying_witness(files: Path, keys: Path) -> None:
     assert not (files / "x.json").exists()
 
 
+def test_prove_hands_the_wtns_to_the_prover_as_limbs(files: Path, keys: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`zk prove --wtns` reads the file straight into the (n, 4) uint64 limb array the prover takes
+    (read_wtns_limbs), not a list of Python ints; the proof is the same statement."""
+    import numpy as np
+
+    from relayer.zk.groth16 import prover as prover_mod
+
+    seen: list[object] = []
+    real_prove = prover_mod.prove
+
+    def spy(pk, witness, backend, **kw):  # type: ignore[no-untyped-def]
+        seen.append(witness)
+        return real_prove(pk, witness, backend, **kw)
+
+    monkeypatch.setattr(prover_mod, "prove", spy)
+    res = _invoke(["zk", "prove", "--keys", str(keys), "--wtns", str(files / "w.wtns"), "--r1cs", str(files / "c.r1cs"),
+                   "--proof", str(files / "lp.json"), "--public", str(files / "lpub.json"), "--prover", "reference"])
+    assert res.exit_code == 0, res.output
+    (w,) = seen
+    assert isinstance(w, np.ndarray) and w.dtype == np.uint64 and w.shape == (6, 4)
+    assert json.loads((files / "lpub.json").read_text()) == [str(3 * 16), "3"]
+    res = _invoke(["zk", "verify", "--keys", str(keys), "--proof", str(files / "lp.json"), "--public", str(files / "lpub.json")])
+    assert res.exit_code == 0 and "proof OK" in res.output
+
+
+def test_prove_refuses_a_malformed_wtns(files: Path, keys: Path) -> None:
+    from relayer.zk.field import Q, R
+    from relayer.zk.formats.wtns_file import wtns_to_bytes
+
+    good = (files / "w.wtns").read_bytes()
+    n = len(good)
+    too_big = bytearray(good)
+    too_big[n - 32 :] = R.to_bytes(32, "little")  # the last wire set to r: not reduced
+    other_prime = wtns_to_bytes([1, 48, 3, 4, 12, 48], prime=Q)
+    for name, data, why in (("big.wtns", bytes(too_big), "witness value 5 is not reduced"),
+                            ("cut.wtns", good[:-5], "truncated"),
+                            ("q.wtns", other_prime, "expected the BN254 scalar field")):
+        (files / name).write_bytes(data)
+        res = _invoke(["zk", "prove", "--keys", str(keys), "--wtns", str(files / name), "--proof", str(files / "m.json"),
+                       "--public", str(files / "mpub.json"), "--prover", "reference"])
+        assert isinstance(res.exception, FormatError), res.output
+        assert why in str(res.exception) and name in str(res.exception)
+        assert not (files / "m.json").exists()
+
+
 def test_prove_needs_exactly_one_key_source(files: Path, keys: Path) -> None:
     res = _invoke(["zk", "prove", "--wtns", str(files / "w.wtns"), "--proof", str(files / "x.json"),
                    "--public", str(files / "y.json"), "--prover", "reference"])

@@ -6,6 +6,7 @@ import struct
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -14,7 +15,7 @@ from relayer.errors import FormatError, ToolError, UnsatisfiedConstraint
 from relayer.tools import circom_cmd, snarkjs_cmd
 from relayer.zk.circuit import Circuit
 from relayer.zk.examples import make_bench_circuit
-from relayer.zk.field import R
+from relayer.zk.field import R, ints_to_limbs
 from relayer.zk.formats import (
     read_r1cs,
     read_r1cs_file,
@@ -26,6 +27,7 @@ from relayer.zk.formats import (
     wtns_to_bytes,
 )
 from relayer.zk.formats.binfile import read_container, write_container
+from relayer.zk.formats.wtns_file import read_wtns_limbs
 from relayer.zk.gadgets import less_than, merkle_sum_parent, poseidon_hash
 from relayer.zk.poseidon import poseidon
 from relayer.zk.r1cs import R1CS
@@ -209,6 +211,88 @@ def test_wtns_rejects_malformed() -> None:
         wtns_to_bytes([1, -1])
 
 
+def _assert_limbs_equal_ints(arr: np.ndarray, ints: list[int]) -> None:
+    """read_wtns_limbs's array is exactly ints_to_limbs(read_wtns(...)): the prover's convention."""
+    assert isinstance(arr, np.ndarray) and arr.dtype == np.uint64 and arr.shape == (len(ints), 4)
+    assert arr.flags.c_contiguous and arr.flags.writeable
+    assert np.array_equal(arr, ints_to_limbs(ints, len(ints)))
+
+
+def test_wtns_limbs_equal_read_wtns(tmp_path: Path) -> None:
+    c, inputs = gadget_circuit()  # includes r - 1, 0, 2^31 and Poseidon outputs
+    write_wtns(tmp_path / "w.wtns", c.witness(inputs))
+    _assert_limbs_equal_ints(read_wtns_limbs(tmp_path / "w.wtns"), read_wtns(tmp_path / "w.wtns"))
+    # every limb boundary: a wrong limb order or byte order would show here
+    edges = [1, 0, R - 1, (1 << 64) - 1, 1 << 64, (1 << 128) - 1, 1 << 128, 1 << 192, (1 << 192) - 1,
+             R - (1 << 192), 0x0102030405060708_1112131415161718_2122232425262728_3132333435363738 % R]
+    data = wtns_to_bytes(edges)
+    _assert_limbs_equal_ints(read_wtns_limbs(data), edges)
+    # the bench circuit's witness at 2^10 (real sizes, the file the prover benchmark writes)
+    circuit, bench_inputs = make_bench_circuit(1 << 10)
+    w = circuit.witness(bench_inputs)
+    write_wtns(tmp_path / "b.wtns", w)
+    _assert_limbs_equal_ints(read_wtns_limbs(tmp_path / "b.wtns"), w)
+    # an empty witness is an empty (0, 4) array, as read_wtns gives []
+    _assert_limbs_equal_ints(read_wtns_limbs(wtns_to_bytes([])), [])
+
+
+@settings(max_examples=100, deadline=None)
+@given(vals=st.lists(st.integers(0, R - 1), max_size=40))
+def test_wtns_limbs_equal_read_wtns_property(vals: list[int]) -> None:
+    data = wtns_to_bytes([1, *vals])
+    _assert_limbs_equal_ints(read_wtns_limbs(data), read_wtns(data))
+
+
+def test_wtns_limbs_rejects_malformed(tmp_path: Path) -> None:
+    good = wtns_to_bytes([1, 2, R - 1])
+    bf = read_container(good, "wtns", 2)
+    hdr, vals = bytes(bf.section(1)), bytes(bf.section(2))
+
+    def build(h: bytes = hdr, v: bytes = vals) -> bytes:
+        return write_container("wtns", 2, [(1, h), (2, v)])
+
+    _assert_limbs_equal_ints(read_wtns_limbs(build()), [1, 2, R - 1])
+    # values >= r, at the last index and in the middle, differing from r in each limb
+    for too_big in (R, R + 1, R + (1 << 64), R + (1 << 128), R + (1 << 192), (1 << 256) - 1):
+        for at in (1, 2):
+            v = bytearray(vals)
+            v[32 * at : 32 * at + 32] = too_big.to_bytes(32, "little")
+            with pytest.raises(FormatError, match=rf"witness value {at} is not reduced"):
+                read_wtns_limbs(build(v=bytes(v)))
+    # the constant wire must be 1 (0, and 1 + 2^64 whose low limb alone is 1)
+    for first in (0, 1 + (1 << 64)):
+        with pytest.raises(FormatError, match=rf"constant 1, found {first}"):
+            read_wtns_limbs(build(v=first.to_bytes(32, "little") + vals[32:]))
+    # truncated: a value cut off, the header's count larger than the values, the file itself cut
+    with pytest.raises(FormatError, match="announces 3"):
+        read_wtns_limbs(build(v=vals[:-32]))
+    with pytest.raises(FormatError, match="announces 3"):
+        read_wtns_limbs(build(v=vals[:-1]))
+    for cut in (len(good) - 1, len(good) - 40, 20, 5):
+        with pytest.raises(FormatError, match="truncated|too short"):
+            read_wtns_limbs(good[:cut])
+    (tmp_path / "cut.wtns").write_bytes(good[:-7])
+    with pytest.raises(FormatError, match="cut.wtns: truncated"):
+        read_wtns_limbs(tmp_path / "cut.wtns")
+    # another prime: the BN254 base field q, and r + 2; a 40-byte width over r is not the limb layout
+    from relayer.zk.field import Q
+
+    for prime in (Q, R + 2):
+        with pytest.raises(FormatError, match="expected the BN254 scalar field"):
+            read_wtns_limbs(build(h=hdr[:4] + prime.to_bytes(32, "little") + hdr[36:]))
+    wide_hdr = struct.pack("<I", 40) + R.to_bytes(40, "little") + struct.pack("<I", 2)
+    wide_vals = b"".join(x.to_bytes(40, "little") for x in (1, 2))
+    assert read_wtns(write_container("wtns", 2, [(1, wide_hdr), (2, wide_vals)])) == [1, 2]
+    with pytest.raises(FormatError, match="40 bytes wide"):
+        read_wtns_limbs(write_container("wtns", 2, [(1, wide_hdr), (2, wide_vals)]))
+    with pytest.raises(FormatError, match="section 2 is missing"):
+        read_wtns_limbs(write_container("wtns", 2, [(1, hdr)]))
+    with pytest.raises(FormatError, match="not a wtns file"):
+        read_wtns_limbs(b"r1cs" + good[4:])
+    with pytest.raises(FormatError, match="cannot read wtns file"):
+        read_wtns_limbs(tmp_path / "missing.wtns")
+
+
 # --- snarkjs judges our files ----------------------------------------------------------------------
 
 def test_snarkjs_accepts_our_r1cs_and_wtns(tmp_path: Path) -> None:
@@ -266,6 +350,7 @@ def test_circom_circuit_is_read_and_its_witness_checked(circom_judge: Path, tmp_
     f = read_r1cs_file(circom_judge / "judge.r1cs")
     r = f.r1cs
     w = read_wtns(tmp_path / "w.wtns")
+    _assert_limbs_equal_ints(read_wtns_limbs(tmp_path / "w.wtns"), w)  # a witness computed by circom's wasm
     assert (r.n_pub_out, r.n_pub_in, r.n_prv_in) == (3, 2, 1)
     assert len(w) == r.n_wires and f.n_labels >= r.n_wires
     r.check(w)
@@ -337,3 +422,18 @@ def test_wtns_reader_fuzz(edits: list[tuple[int, int]], cut: int | None) -> None
     except FormatError:
         return
     assert all(0 <= v < R for v in w) and (not w or w[0] == 1)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(edits=st.lists(st.tuples(st.integers(0, 10_000), st.integers(0, 255)), max_size=4),
+       cut=st.one_of(st.none(), st.integers(0, len(_GOOD_WTNS))))
+def test_wtns_limbs_reader_agrees_with_read_wtns_under_fuzz(edits: list[tuple[int, int]], cut: int | None) -> None:
+    """Corrupted files: both readers refuse (FormatError), or both return the same witness."""
+    data = _mutate(_GOOD_WTNS, edits, cut)
+    try:
+        ints = read_wtns(data)
+    except FormatError:
+        with pytest.raises(FormatError):
+            read_wtns_limbs(data)
+        return
+    _assert_limbs_equal_ints(read_wtns_limbs(data), ints)

@@ -104,7 +104,7 @@ def prove_cmd(keys: Path | None, zkey: Path | None, r1cs_path: Path | None, wtns
     """Prove a witness; the proof is verified locally before it is written."""
     from relayer.zk.backends import get_backend
     from relayer.zk.formats.snarkjs_json import write_proof_json, write_public_json
-    from relayer.zk.formats.wtns_file import read_wtns
+    from relayer.zk.formats.wtns_file import read_wtns_limbs
     from relayer.zk.groth16.prover import prove
 
     pk = _load_pk(keys, zkey)
@@ -113,7 +113,8 @@ def prove_cmd(keys: Path | None, zkey: Path | None, r1cs_path: Path | None, wtns
         from relayer.zk.formats.r1cs_file import read_r1cs
 
         r1cs = read_r1cs(r1cs_path)
-    witness = read_wtns(wtns)
+    # straight to the prover's limb array: no Python int per wire (2^20 wires: see read_wtns_limbs)
+    witness = read_wtns_limbs(wtns)
     backend = get_backend(prover)
     _err(f"proving with backend {backend.name} ({backend.describe()}), {pk.n_wires} wires, domain {pk.qap.domain_size}")
     stages: dict[str, float] = {}

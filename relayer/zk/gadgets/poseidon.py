@@ -12,10 +12,11 @@ last round's x^5 of state word 0 is folded into the output constraint (x4 * s * 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cache
 
 from relayer.zk.circuit import ONE_ID, Circuit, CircuitError, Evaluator, LinearCombination, Operand, Signal, as_lc
 from relayer.zk.field import R
-from relayer.zk.poseidon import MAX_INPUTS, params
+from relayer.zk.poseidon import MAX_INPUTS, PoseidonParams, params
 
 DENSE = 1 << 30  # max_terms that never materializes a partial-round state word
 
@@ -52,7 +53,13 @@ def poseidon_hash(c: Circuit, inputs: Sequence[Operand], name: str | None = None
     last = p.n_rounds_f + p.n_rounds_p - 1
     with c.scope(name or "poseidon"):
         state: list[LinearCombination] = [LinearCombination(), *(as_lc(x) for x in inputs)]
-        for r in range(last):
+        r = 0
+        while r < last:
+            if r == half_f and limit >= DENSE:
+                # all partial rounds at once from a precomputed plan (same constraints, far fewer LC operations)
+                state = _partial_rounds(c, state, p, half_f)
+                r += p.n_rounds_p
+                continue
             state = [_add_const(s, p.c[r * t + i]) for i, s in enumerate(state)]
             full = r < half_f or r >= half_f + p.n_rounds_p
             for i in range(t if full else 1):
@@ -62,6 +69,7 @@ def poseidon_hash(c: Circuit, inputs: Sequence[Operand], name: str | None = None
                 for i in range(1, t):
                     if len(state[i].terms) > limit:
                         state[i] = c.materialize(state[i], name=f"r{r}.m{i}")
+            r += 1
         # last (full) round: only word 0 of the mixed state is the output, so word 0's x^5 never needs
         # its own signal: (M00 * x4) * s = out - sum_{j>0} M0j * x5_j is one constraint instead of two
         state = [_add_const(s, p.c[last * t + i]) for i, s in enumerate(state)]
@@ -87,6 +95,50 @@ def poseidon_hash(c: Circuit, inputs: Sequence[Operand], name: str | None = None
         else:
             c.constrain(x4 * p.m[0][0], s0, out - rest, name="out:eq")
     return out
+
+
+@cache
+def _partial_plan(t: int) -> tuple[tuple[tuple[int, ...], ...], tuple[tuple[int, ...], ...]]:
+    """The partial rounds of width t as linear algebra over the basis [w_0..w_{t-1}, x_0..x_{RP-1}, 1]
+    (w: the state entering the partial rounds, x_q: the S-box output of partial round q). Returns the
+    S-box input of each partial round and the state leaving the last one, as coefficient rows. The
+    permutation is the native one (add constants, x^5 on word 0, MDS mix); only the bookkeeping moves
+    out of the per-hash loop: building each hash then costs O(t^2 + q) per round instead of O(t^2 n)."""
+    p = params(t)
+    half_f, rp = p.n_rounds_f // 2, p.n_rounds_p
+    size = t + rp + 1
+    one = size - 1
+    words = [[1 if b == i else 0 for b in range(size)] for i in range(t)]
+    inputs = []
+    for q in range(rp):
+        r = half_f + q
+        for i in range(t):
+            words[i][one] = (words[i][one] + p.c[r * t + i]) % R
+        inputs.append(tuple(words[0]))
+        words[0] = [1 if b == t + q else 0 for b in range(size)]
+        words = [[sum(m * w[b] for m, w in zip(row, words)) % R for b in range(size)] for row in p.m]
+    return tuple(inputs), tuple(tuple(w) for w in words)
+
+
+def _combine(coef: Sequence[int], basis: Sequence[LinearCombination]) -> LinearCombination:
+    """sum_b coef[b] * basis[b] (the last coefficient multiplies the constant 1)."""
+    acc: dict[int, int] = {}
+    for k_b, lc in zip(coef, basis):
+        if k_b:
+            for k, v in lc.terms.items():
+                acc[k] = acc.get(k, 0) + k_b * v
+    if coef[-1]:
+        acc[ONE_ID] = acc.get(ONE_ID, 0) + coef[-1]
+    return LinearCombination({k: v % R for k, v in acc.items() if v % R})
+
+
+def _partial_rounds(c: Circuit, state: list[LinearCombination], p: PoseidonParams,
+                    half_f: int) -> list[LinearCombination]:
+    inputs, final = _partial_plan(p.t)
+    basis = list(state)
+    for q, row in enumerate(inputs):
+        basis.append(_sbox(c, _combine(row[:len(basis)] + (row[-1],), basis), f"r{half_f + q}.s0"))
+    return [_combine(row, basis) for row in final]
 
 
 def _sbox(c: Circuit, s: LinearCombination, name: str) -> LinearCombination:

@@ -243,6 +243,26 @@ def test_wtns_limbs_equal_read_wtns_property(vals: list[int]) -> None:
     _assert_limbs_equal_ints(read_wtns_limbs(data), read_wtns(data))
 
 
+# values near r (same top limb as r, above and below it) and anywhere in [0, 2^256)
+_NEAR_R = st.one_of(st.integers(R - (1 << 192), R + (1 << 192)), st.integers(0, (1 << 256) - 1), st.sampled_from([R - 1, R]))
+
+
+@settings(max_examples=150, deadline=None)
+@given(vals=st.lists(_NEAR_R, min_size=1, max_size=30))
+def test_wtns_limbs_range_check_names_the_first_value_not_below_r(vals: list[int]) -> None:
+    """Values written raw (our writer refuses >= r): the limb reader refuses the first one >= r, as read_wtns does."""
+    body = b"".join(v.to_bytes(32, "little") for v in [1, *vals])
+    hdr = struct.pack("<I", 32) + R.to_bytes(32, "little") + struct.pack("<I", len(vals) + 1)
+    data = write_container("wtns", 2, [(1, hdr), (2, body)])
+    first_bad = next((i + 1 for i, v in enumerate(vals) if v >= R), None)
+    if first_bad is None:
+        _assert_limbs_equal_ints(read_wtns_limbs(data), [1, *vals])
+        return
+    for reader in (read_wtns, read_wtns_limbs):
+        with pytest.raises(FormatError, match=rf"witness value {first_bad} is not reduced"):
+            reader(data)
+
+
 def test_wtns_limbs_rejects_malformed(tmp_path: Path) -> None:
     good = wtns_to_bytes([1, 2, R - 1])
     bf = read_container(good, "wtns", 2)

@@ -66,15 +66,20 @@ _R_LIMBS_MS_FIRST = tuple(np.uint64((R >> (64 * i)) & ((1 << 64) - 1)) for i in 
 
 
 def _first_not_below_r(w: np.ndarray) -> int:
-    """Index of the first row of an (n, 4) limb array whose value is >= r, or -1: a lexicographic
-    compare from the top limb down, a few vectorised passes instead of n Python ints."""
-    below = np.zeros(w.shape[0], dtype=bool)
-    equal = np.ones(w.shape[0], dtype=bool)
+    """Index of the first row of an (n, 4) limb array whose value is >= r, or -1. A row whose top
+    limb is below r's is below r: one vectorised pass settles almost every row, and only the rows
+    that tie or exceed on the top limb get the full lexicographic compare (top limb down)."""
+    rows = np.flatnonzero(w[:, 3] >= _R_LIMBS_MS_FIRST[0])
+    if rows.size == 0:
+        return -1
+    cand = w[rows]
+    below = np.zeros(rows.size, dtype=bool)
+    equal = np.ones(rows.size, dtype=bool)
     for limb, r_limb in zip((3, 2, 1, 0), _R_LIMBS_MS_FIRST):
-        col = w[:, limb]
+        col = cand[:, limb]
         below |= equal & (col < r_limb)
         equal &= col == r_limb
-    return -1 if below.all() else int(np.argmin(below))
+    return -1 if below.all() else int(rows[np.argmin(below)])
 
 
 def read_wtns_limbs(src: bytes | str | Path) -> np.ndarray:

@@ -81,10 +81,18 @@ def test_up_rejects_bad_arguments_before_starting_anything(tmp_path):
         devnet_up(2, tmp_path, base_port=free_base_port(2), fork_urls=["http://127.0.0.1:1"])
     with pytest.raises(ConfigError, match="between 1 and"):
         devnet_up(0, tmp_path)
+    # block times: whole seconds in 1..30 (anvil timestamps are whole seconds; the relay's receipt wait is 30 s)
+    for bad in (0, -1, 31, 1.5, True):
+        with pytest.raises(ConfigError, match="--block-time must be a whole number of seconds"):
+            devnet_up(1, tmp_path, base_port=free_base_port(1), block_time=bad)  # type: ignore[arg-type]
     assert read_state(tmp_path) is None and not (tmp_path / "keys").exists()
     r = cli("devnet", "up", "--chains", "2", "--fork-url", "http://x", "--base-port", str(free_base_port(2)),
             "--dir", str(tmp_path))
     assert r.returncode == 2 and "once per chain" in r.stderr, r.stderr
+    for bad_cli in ("0", "31", "1.5", "soon"):
+        r = cli("devnet", "up", "--chains", "1", "--block-time", bad_cli, "--dir", str(tmp_path))
+        assert r.returncode == 2 and "--block-time" in r.stderr, r.stderr
+    assert read_state(tmp_path) is None and not (tmp_path / "keys").exists()
 
 
 def test_down_without_state_is_a_no_op(tmp_path):
@@ -111,7 +119,9 @@ def test_up_three_chains_deploys_seeds_and_down_stops_exactly_them(tmp_path):
     # the table names every chain and contract
     for word in ("devnet-0", "devnet-2", "CollateralVault", "SolvencyFeed", "LendingGuard", "USDC", "WETH", "Groth16Verifier"):
         assert word in r.stdout, word
+    assert "mining: automine" in r.stdout  # no --block-time: anvil's default
     state = json.loads((devdir / "devnet.json").read_text())
+    assert state["block_time_s"] is None
     chains = state["chains"]
     assert [c["chain_id"] for c in chains] == [31337, 31338, 31339]
     assert [c["port"] for c in chains] == [base, base + 1, base + 2]
@@ -313,6 +323,46 @@ def test_fork_url_passthrough(tmp_path, fresh_anvil):
     assert fresh_anvil.is_alive()
 
 
+@pytest.mark.anvil
+def test_block_time_mines_blocks_without_transactions(tmp_path):
+    """`devnet up --block-time 1`: the chain's head advances with no transaction sent (anvil interval
+    mining; without the flag, automine makes blocks only for transactions), and the state and
+    `devnet status` record the block time."""
+    base = free_base_port(1)
+    r = cli("devnet", "up", "--chains", "1", "--block-time", "1", "--base-port", str(base), "--dir", str(tmp_path))
+    assert r.returncode == 0, r.stderr
+    try:
+        assert "mining: a block every 1 s" in r.stdout
+        state = read_state(tmp_path)
+        assert state is not None and state["block_time_s"] == 1
+        chain = state["chains"][0]
+        # the anvil itself was started with the block time (not only switched to it over RPC)
+        argv = process_cmdline(chain["pid"])
+        assert argv is not None and argv[argv.index("--block-time") + 1] == "1"
+        w3 = w3_for(chain["rpc_url"])
+        assert w3.provider.make_request("anvil_getIntervalMining", [])["result"] == 1
+        assert w3.provider.make_request("anvil_getAutomine", [])["result"] is False
+        # deployed and seeded as usual (under automine, then switched back to the interval)
+        dep = chain["deployment"]
+        assert w3.eth.get_code(dep["contracts"]["vault"]) != b"" and dep["contracts"]["verifier"] != ZERO_ADDRESS
+        head = w3.eth.block_number
+        time.sleep(2.5)  # no transaction sent: only the interval can mine
+        new_head = w3.eth.block_number
+        assert new_head >= head + 2, (head, new_head)
+        blocks = [w3.eth.get_block(n) for n in range(head + 1, new_head + 1)]
+        assert all(len(b["transactions"]) == 0 for b in blocks)
+        # one block per second: timestamps strictly increase
+        stamps = [w3.eth.get_block(head)["timestamp"], *(b["timestamp"] for b in blocks)]
+        assert all(a < b for a, b in zip(stamps, stamps[1:])), stamps
+        st = cli("devnet", "status", "--dir", str(tmp_path))
+        assert st.returncode == 0 and "mining: a block every 1 s" in st.stdout, st.stderr
+        st_json = cli("devnet", "status", "--json", "--dir", str(tmp_path))
+        assert json.loads(st_json.stdout)["block_time_s"] == 1
+    finally:
+        d = cli("devnet", "down", "--dir", str(tmp_path))
+    assert d.returncode == 0 and "stopped" in d.stdout
+
+
 def _wait_for_state(devdir: Path, proc: subprocess.Popen[str], timeout: float = 120) -> dict:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -369,6 +419,10 @@ def test_up_replaces_state_of_a_crashed_devnet(tmp_path):
     second = devnet_up(1, tmp_path, base_port=free_base_port(1))
     try:
         assert second["chains"][0]["pid"] != pid
+        # without --block-time: anvil's automine, recorded as such
+        assert second["block_time_s"] is None and read_state(tmp_path)["block_time_s"] is None
+        w3 = w3_for(second["chains"][0]["rpc_url"])
+        assert w3.provider.make_request("anvil_getAutomine", [])["result"] is True
         # same keystores, so the same feed signers as before the crash
         assert [o["address"] for o in second["operators"]] == [o["address"] for o in first["operators"]]
         assert read_state(tmp_path)["chains"][0]["pid"] == second["chains"][0]["pid"]

@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from relayer.devnet.keys import DEV_KEYSTORE_PASSWORD
-from relayer.devnet.manager import DEFAULT_BASE_PORT, DEFAULT_DIR, devnet_down, devnet_up
+from relayer.devnet.manager import DEFAULT_BASE_PORT, DEFAULT_DIR, MAX_BLOCK_TIME_S, devnet_down, devnet_up
 from relayer.devnet.state import identify_anvil, read_state
 from relayer.errors import ChainError
 
@@ -56,6 +56,9 @@ def describe(state: dict[str, Any]) -> str:
                                _fmt_units(int(a["price_e8"]), 8), str(a["haircut_bps"]),
                                _fmt_units(int(a["total_deposited"]), int(a["decimals"]))])
     out += [_table(asset_rows, ["chain", "asset", "token", "price feed", "price USD", "haircut bps", "vault holds"]), ""]
+    bt = state.get("block_time_s")  # absent in a devnet.json written before --block-time existed
+    out.append(f"mining: a block every {bt} s, with or without transactions (anvil --block-time)" if bt
+               else "mining: automine (one block per transaction, none without)")
     ops = ", ".join(o["address"] for o in state["operators"])
     out.append(f"operators (feed signers, quorum {state['quorum']} of {len(state['operators'])}): {ops}")
     pw = (f"the devnet default {DEV_KEYSTORE_PASSWORD!r} (set ${state['password_env']} to choose one)"
@@ -83,10 +86,14 @@ def describe(state: dict[str, Any]) -> str:
               help="Port of the first chain; chain i listens on base-port + i.")
 @click.option("--fork-url", "fork_urls", multiple=True, metavar="URL",
               help="Fork a live chain: give it once per chain, in order ('none' for a chain not forked).")
+@click.option("--block-time", "block_time", type=click.IntRange(1, MAX_BLOCK_TIME_S), default=None, metavar="SECONDS",
+              help="Mine a block every SECONDS on every chain, with or without transactions (anvil --block-time). "
+                   "Default: automine, one block per transaction.")
 @_DIR_OPTION
 @click.option("--foreground", is_flag=True, help="Stay up; Ctrl-C or SIGTERM tears the devnet down cleanly.")
 @click.option("--json", "as_json", is_flag=True, help="Print the state (devnet.json) instead of tables.")
-def up(n_chains: int, base_port: int, fork_urls: tuple[str, ...], devnet_dir: Path, foreground: bool, as_json: bool) -> None:
+def up(n_chains: int, base_port: int, fork_urls: tuple[str, ...], block_time: int | None, devnet_dir: Path, foreground: bool,
+       as_json: bool) -> None:
     """Start N anvil chains, deploy and seed the contracts, write chains.toml and devnet.json.
 
     Operator keys are 3 encrypted keystores in DIR/keys (quorum 2); their password is read from
@@ -107,7 +114,7 @@ def up(n_chains: int, base_port: int, fork_urls: tuple[str, ...], devnet_dir: Pa
     try:
         progress = (lambda m: click.echo(m, err=True)) if not as_json else (lambda m: None)
         state = devnet_up(n_chains, devnet_dir, base_port=base_port, fork_urls=list(fork_urls) or None,
-                          progress=progress)
+                          progress=progress, block_time=block_time)
         started.set()
         click.echo(json.dumps(state, indent=2) if as_json else describe(state))
         if not foreground:

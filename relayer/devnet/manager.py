@@ -41,6 +41,9 @@ DEFAULT_DIR = Path(".devnet")
 N_OPERATORS = 3
 QUORUM = 2
 MAX_CHAINS = 16
+# Longest --block-time: the relay counts a transaction without a receipt after 30 s as stuck
+# (relayer.relay.submitter receipt_timeout_s), so a longer interval would make every submission look stuck.
+MAX_BLOCK_TIME_S = 30
 CONFIG_FILE = "chains.toml"
 
 
@@ -74,15 +77,24 @@ def devnet_up(
     env: Mapping[str, str] | None = None,
     progress: Callable[[str], None] = lambda msg: None,
     solvency: bool = True,
+    block_time: int | None = None,
 ) -> dict[str, Any]:
     """Start, deploy, seed and record a devnet; returns the state written to devnet.json.
 
     `verifier_addresses` (one per chain) is the hook for the Groth16 verifier: until it is
     passed, feeds are deployed with address(0) and reject every submission.
+    `block_time` (seconds): every chain mines a block on that interval, with or without
+    transactions (anvil --block-time); None keeps anvil's automine (one block per transaction).
     """
     env = os.environ if env is None else env
     if not 1 <= n_chains <= MAX_CHAINS:
         raise ConfigError(f"--chains must be between 1 and {MAX_CHAINS}, got {n_chains}")
+    if block_time is not None and (isinstance(block_time, bool) or not isinstance(block_time, int)
+                                   or not 1 <= block_time <= MAX_BLOCK_TIME_S):
+        # whole seconds: block timestamps are whole seconds, so a shorter interval would give
+        # consecutive blocks the same timestamp, which no real chain does
+        raise ConfigError(f"--block-time must be a whole number of seconds in 1..{MAX_BLOCK_TIME_S}, got {block_time!r}; "
+                          "leave it out for automine (a block per transaction)")
     fork_list = list(fork_urls or [])
     if fork_list and len(fork_list) != n_chains:
         raise ConfigError(f"give --fork-url once per chain ({n_chains}), or not at all; got {len(fork_list)} "
@@ -120,6 +132,8 @@ def devnet_up(
         "quorum": QUORUM,
         "password_env": DEFAULT_PASSWORD_ENV,
         "default_dev_password": default_password,
+        # None: anvil automine (a block per transaction); N: a block every N seconds (anvil --block-time)
+        "block_time_s": block_time,
         "chains": [],
     }
     started: list[AnvilProcess] = []
@@ -128,7 +142,7 @@ def devnet_up(
             chain_id = FIRST_CHAIN_ID + i
             progress(f"starting anvil chain {chain_id} on port {ports[i]}" + (f" (fork of {forks[i]})" if forks[i] else ""))
             proc = start_anvil(chain_id, port=ports[i], log_dir=devnet_dir / "logs", fork_url=forks[i],
-                               detach=True, startup_timeout=120.0 if forks[i] else 30.0)
+                               block_time=block_time, detach=True, startup_timeout=120.0 if forks[i] else 30.0)
             started.append(proc)
             state["chains"].append({
                 "name": chain_name(i), "chain_id": chain_id, "port": proc.port, "rpc_url": proc.rpc_url,
@@ -137,6 +151,11 @@ def devnet_up(
             })
             # recorded before deploying: if this process dies now, `devnet down` still finds the PID
             write_state(devnet_dir, state)
+            if block_time is not None:
+                # deploy and seed under automine: ~40 transactions each waiting for the next
+                # interval block would make `up` take 40 x block_time per chain; the interval is
+                # restored below, once everything is deployed
+                _rpc(proc.rpc_url, "evm_setAutomine", [True])
         for i, proc in enumerate(started):
             progress(f"deploying and seeding contracts on chain {proc.chain_id}")
             w3 = Web3(Web3.HTTPProvider(proc.rpc_url, request_kwargs={"timeout": 60}))
@@ -152,6 +171,12 @@ def devnet_up(
         config_path = write_devnet_config(devnet_dir, state)
         # the file we hand to users must load; check it here rather than at their first `relayer run`
         load_config(config_path, env={}).check_keystores()
+        if block_time is not None:
+            for proc in started:
+                _rpc(proc.rpc_url, "evm_setIntervalMining", [block_time])
+                if _rpc(proc.rpc_url, "anvil_getIntervalMining", []) != block_time:
+                    raise ChainError(f"chain {proc.chain_id}: anvil did not switch to a block every {block_time} s")
+            progress(f"every chain now mines a block every {block_time} s, with or without transactions")
     except BaseException:
         # all-or-nothing, also on Ctrl-C: leave no anvil and no state behind
         for proc in started:
@@ -160,6 +185,18 @@ def devnet_up(
         (devnet_dir / CONFIG_FILE).unlink(missing_ok=True)
         raise
     return state
+
+
+def _rpc(url: str, method: str, params: list[Any]) -> Any:
+    """One JSON-RPC call to a devnet anvil (its mining controls); an error reply is a ChainError."""
+    w3 = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": 30}))
+    try:
+        reply = w3.provider.make_request(method, params)  # type: ignore[arg-type]
+    except Exception as exc:  # web3/requests raise many unrelated types
+        raise ChainError(f"{url}: {method} failed: {exc}") from exc
+    if "error" in reply:
+        raise ChainError(f"{url}: {method} failed: {reply['error']}")
+    return reply.get("result")
 
 
 def _refuse_if_running(devnet_dir: Path) -> None:

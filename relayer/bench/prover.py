@@ -92,14 +92,14 @@ def _run_measured(cmd: list[str], timeout: float, env: dict[str, str] | None = N
 def worker(keys: Path, wtns: Path, backend_name: str, reps: int) -> dict[str, Any]:
     """Runs in its own process: load key and witness, prove cold then `reps` warm times."""
     from relayer.zk.backends import get_backend
-    from relayer.zk.formats.wtns_file import read_wtns
+    from relayer.zk.formats.wtns_file import read_wtns_limbs
     from relayer.zk.groth16.keys import load_proving_key
     from relayer.zk.groth16.prover import prove
 
     t = time.perf_counter()
     backend = get_backend(backend_name)
     pk = load_proving_key(keys)
-    witness = read_wtns(wtns)
+    witness = read_wtns_limbs(wtns)  # the path `relayer zk prove --wtns` takes
     load_s = time.perf_counter() - t
     stages_cold: dict[str, float] = {}
     t = time.perf_counter()

@@ -338,7 +338,7 @@ def _revert_name(contract: Any, exc: Exception) -> str:
     return text
 
 
-def _verify_bundle_tx(w3: Any, verifier: str, vk: VerifyingKey, rd: _RoundData, sender: str) -> dict[str, Any]:
+def _verify_bundle_tx(w3: Any, verifier: str, rd: _RoundData, sender: str) -> dict[str, Any]:
     """verifyBundle alone as a real transaction (a view, but a transaction runs it all the same)."""
     from relayer.zk.solidity import verifier_contract
 
@@ -405,7 +405,7 @@ def run(chain_counts: Sequence[int], quorums: Sequence[Quorum], subscriber_count
                 ids = sorted([OWN_CHAIN_ID, *OTHER_CHAIN_IDS[:n - 1]])
                 log(f"feed-gas: {n} chain(s) {ids}: proving {2 * n} statements ({st.mode})")
                 rounds = [_round_data(w3, st, ids, r) for r in (1, 2)]
-                result["verify_bundle_tx"][str(n)] = _verify_bundle_tx(w3, verifier, st.vk, rounds[0], submitter)
+                result["verify_bundle_tx"][str(n)] = _verify_bundle_tx(w3, verifier, rounds[0], submitter)
                 for q in quorums:
                     for subs in subscriber_counts:
                         feed, guards, feed_deploy = _deploy_feed(w3, verifier, q, subs, owner)

@@ -9,7 +9,9 @@ from __future__ import annotations
 import random
 import shutil
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -858,3 +860,105 @@ def test_backends_without_the_capability_refuse_resident_calls() -> None:
         with pytest.raises(ProverError, match="resident_qap"):
             b.evaluate_qap(None, None)
         assert np.array_equal(b.scalars_tail(ints_to_limbs([1, 2, 3]), 1), ints_to_limbs([2, 3]))
+
+
+# --- thread order: a GPU runs a launch's threads in no fixed order -------------------------------------
+
+
+@pytest.fixture()
+def ordered_eng(host_lib: Path) -> Iterator[HostEngine]:
+    """A HostEngine whose thread order the test may change; ascending again afterwards (the order is
+    a global of the shared library, so every HostEngine of this module would see it)."""
+    e = HostEngine(host_lib)
+    try:
+        yield e
+    finally:
+        e.set_thread_order("ascending")
+
+
+def test_the_thread_order_option_exposes_an_order_dependent_launch(ordered_eng: HostEngine) -> None:
+    """fr_bitrev in place (in == out, which its contract forbids) reads elements other threads already
+    moved: its result changes with the order, so the option does show a race to the order tests below."""
+    n, log_n = 64, 6
+    v = ints_to_limbs(list(range(1, n + 1))).reshape(-1)
+    results = {}
+    for order in ("ascending", "descending", "scattered"):
+        ordered_eng.set_thread_order(order)
+        d = ordered_eng.upload(v)
+        ordered_eng.launch("fr_bitrev", n, d, d, log_n)
+        results[order] = limbs_to_ints(d)
+    assert len({tuple(r) for r in results.values()}) == 3
+    with pytest.raises(ProverError, match="thread order must be one of"):
+        ordered_eng.set_thread_order("random")
+
+
+def _order_sensitive_run(be: GpuBackend, key: Any) -> dict[str, Any]:
+    """Every kind of launch the backend makes, on inputs that take the rare branches (repeated and
+    cancelling points, skewed buckets over several reduction levels, many broken QAP rows)."""
+    r = random.Random(77)
+    out: dict[str, Any] = {}
+    n = 1200
+    p = ob.G1
+    pts = []
+    for _ in range(n):
+        pts.append(p)
+        p = ob.add(p, ob.G1)
+    arr = g1_to_array([g1_aff(q) for q in pts])
+    arr[10] = arr[9]
+    h1 = be.prepare_g1(arr)
+    skew = [1 if r.random() < 0.6 else r.randrange(R) for _ in range(n)]
+    skew[9] = skew[10] = 5
+    out["msm_g1_skewed"] = be.msm_g1(h1, ints_to_limbs(skew))
+    assert out["msm_g1_skewed"] == g1_aff(ob.multiply(ob.G1, (sum((i + 1) * s for i, s in enumerate(skew)) - 5) % R))
+    out["msm_g1_full"] = be.msm_g1(h1, ints_to_limbs([r.randrange(1 << 256) for _ in range(n)]))
+    be.window_bits = 4
+    out["msm_g1_c4"] = be.msm_g1(h1, ints_to_limbs(skew))
+    be.window_bits = None
+    g2 = [ob.multiply(ob.G2, 1000 + 77 * i) for i in range(12)]
+    g2[3] = g2[2]
+    h2 = be.prepare_g2(g2_to_array([g2_aff(q) for q in g2]))
+    sc2 = [1, 1, 1, 1, 2, R - 1] + [r.randrange(R) for _ in range(6)]
+    out["msm_g2"] = be.msm_g2(h2, ints_to_limbs(sc2))
+    assert out["msm_g2"] == g2_aff(msm_ref(g2, sc2, 2))
+    v = ints_to_limbs([r.randrange(R) for _ in range(256)])
+    out["ntt"] = be.ntt(v, coset=True).tobytes()
+    out["intt"] = be.ntt(v, inverse=True, coset=True).tobytes()
+    out["h"] = be.compute_h(v, v[::-1].copy(), v).tobytes()
+    out["inv"] = be.batch_inverse(v).tobytes()
+    out["fb1"] = be.fixed_base_mul_g1((1, 2), v[:40]).tobytes()
+    out["fb2"] = be.fixed_base_mul_g2(g2_aff(g2[1]), v[:6]).tobytes()
+    circuit, r1cs, wit, pk = key
+    dq = _device_qap(be, pk.qap)
+    rows, bad = be.evaluate_qap(dq, be.load_witness(ints_to_limbs(wit)))
+    out["qap_rows"] = tuple(x.tobytes() for x in be.qap_rows_to_host(rows))
+    out["h_resident"] = be.scalars_to_host(be.h_resident(rows)).tobytes()
+    out["bad_good"] = bad
+    changes = {f"b{blk}.bit{i}": 2 + i for blk in range(0, 3) for i in (3, 17, 30)}
+    out["bad_many"] = be.evaluate_qap(dq, be.load_witness(ints_to_limbs(circuit.tamper(wit, changes))))[1]
+    return out
+
+
+@pytest.mark.parametrize("order", ["descending", "scattered"])
+def test_no_kernel_depends_on_the_order_of_its_threads(ordered_eng: HostEngine, order: str) -> None:
+    """What the GPU may do (any thread order, unstable sort ties) gives the ascending loop's results,
+    and a whole proof made that way verifies and still names the first broken constraint."""
+    from relayer.errors import UnsatisfiedConstraint
+    from relayer.zk.groth16.prover import prove
+    from relayer.zk.groth16.verifier import verify
+
+    be = GpuBackend(ordered_eng)
+    key = _bench_key(be, 250)
+    base = _order_sensitive_run(be, key)
+    assert base["bad_good"] == -1 and base["bad_many"] == _plain_first_bad(key[3].qap, key[0].tamper(
+        key[2], {f"b{blk}.bit{i}": 2 + i for blk in range(0, 3) for i in (3, 17, 30)}))
+    ordered_eng.set_thread_order(order)
+    be2 = GpuBackend(ordered_eng)  # fresh caches (twiddles, constants) made in the new order
+    got = _order_sensitive_run(be2, key)
+    assert got.keys() == base.keys()
+    for k in base:
+        assert got[k] == base[k], k
+    circuit, r1cs, wit, pk = key
+    proof, public = prove(pk, wit, be2)
+    assert verify(pk.vk, public, proof)
+    with pytest.raises(UnsatisfiedConstraint):
+        prove(pk, circuit.tamper(wit, {"b2.bit4": 3}), be2, r1cs=r1cs)

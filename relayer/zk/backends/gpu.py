@@ -189,6 +189,20 @@ class HostEngine(_Engine):
                 ctypes.c_void_p if k == "p" else ctypes.c_int64 for k in kinds
             ]
             self._fns[name] = fn
+        self._set_order = self.lib.host_set_thread_order
+        self._set_order.restype = None
+        self._set_order.argtypes = [ctypes.c_int64]
+        self.thread_order = "ascending"
+
+    THREAD_ORDERS = {"ascending": 0, "descending": 1, "scattered": 2}
+
+    def set_thread_order(self, order: str) -> None:
+        """Run every later launch's threads in this order (a GPU promises none): results that change
+        with it expose a kernel that reads what another thread of the same launch writes."""
+        if order not in self.THREAD_ORDERS:
+            raise ProverError(f"thread order must be one of {sorted(self.THREAD_ORDERS)}, not {order!r}")
+        self._set_order(self.THREAD_ORDERS[order])
+        self.thread_order = order
 
     def launch(self, name: str, n_threads: int, *args: Any) -> None:
         kinds = KERNEL_ARGS[name]
@@ -219,7 +233,12 @@ class HostEngine(_Engine):
         return int(value)
 
     def argsort(self, keys: np.ndarray) -> np.ndarray:
-        return np.argsort(keys, kind="stable")
+        if self.thread_order == "ascending":
+            return np.argsort(keys, kind="stable")
+        # cupy.argsort promises no order among equal keys: other thread orders get ties reversed, so
+        # code that assumed a stable sort (entries of a bucket in point order) shows up here
+        rev = np.argsort(keys[::-1], kind="stable")
+        return (keys.shape[0] - 1 - rev).astype(np.int64)
 
 
 def build_host_library(out_dir: str | os.PathLike[str], compiler: str = "g++") -> Path:

@@ -3,7 +3,9 @@
 // plain C++ compiler the same body runs in a loop, so the host tests (tests/test_gpu_kernels_host.py)
 // execute exactly this file. Kernels use no shared memory or warp intrinsics, and the one atomic
 // (a minimum, in qap_check) does not depend on the order of the threads, so the two builds compute
-// the same thing. Array layouts: see relayer/zk/backends/gpu.py.
+// the same thing; the host build can run a launch's threads in reverse or scattered order to show
+// that no kernel depends on that order (tests/test_gpu_kernels_host.py).
+// Array layouts: see relayer/zk/backends/gpu.py.
 #include "gpu_field.cuh"
 
 #ifdef __CUDACC__
@@ -16,9 +18,38 @@
     }();           \
     }
 #else
+// Host build: the "threads" of a launch run one after another, in an order the tests choose
+// (host_set_thread_order): 0 ascending, 1 descending, 2 a scattered permutation i -> (a*i + b) mod n.
+// A kernel whose result depends on the order of its threads (one thread reading what another writes in
+// the same launch, an unsynchronised read-modify-write) then gives different results on the host, as it
+// would on the GPU, instead of passing by the luck of the ascending loop.
+static int g_host_thread_order = 0;
+extern "C" void host_set_thread_order(i64 order) { g_host_thread_order = (int)order; }
+static u64 host_gcd(u64 a, u64 b) {
+    while (b) { u64 t = a % b; a = b; b = t; }
+    return a;
+}
+struct HostThreadOrder {
+    u64 n, a, b;
+    int mode;
+    explicit HostThreadOrder(i64 n_threads) : n((u64)n_threads), a(1), b(0), mode(g_host_thread_order) {
+        if (mode == 2 && n > 1) {
+            a = ((n * 5) / 8) | 1;  // near n/golden ratio, odd, coprime with n: neighbours land far apart
+            while (host_gcd(a, n) != 1) a += 2;
+            b = n / 3;
+        }
+    }
+    i64 at(i64 j) const {
+        if (mode == 1) return (i64)(n - 1 - (u64)j);
+        if (mode == 2) return (i64)(((u64)j * a + b) % n);  // n <= 2^31: no overflow
+        return j;
+    }
+};
 #define KERNEL(name, ...)                                                         \
     extern "C" void name(i64 n_threads, __VA_ARGS__) {                            \
-        for (i64 idx = 0; idx < n_threads; ++idx) {                               \
+        HostThreadOrder order_(n_threads);                                        \
+        for (i64 j_ = 0; j_ < n_threads; ++j_) {                                  \
+            i64 idx = order_.at(j_);                                              \
             [&]() {
 #define KERNEL_END \
     }();           \

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from relayer.circuits.solvency import (
@@ -195,6 +195,9 @@ def test_pack_bound_holds_at_the_extremes_of_every_range() -> None:
     under = [mm_lo - e_hi - 1 + (1 << 65), mm_hi - e_lo - 1 + (1 << 65)]
     for lo, hi in (d, eq, under):
         assert max(abs(lo), abs(hi)) < 1 << PACK_BOUND
+    # note: |sum_k q*R| reaches 2^76 exactly (q = -2^32, R = -2^40 for all 16 instruments); docs/solvency.md and
+    # units.py write "< 2^76", which is off at that one corner; the pack bound 2^77 still holds with room
+    assert n * max(qr) == 1 << 76
     # `under` is even inside its own 66-bit width for every such witness: the flag is always computable
     assert 0 <= under[0] and under[1] < 1 << (VALUE_BITS + 2)
     # no integer sum of a pack's differences can reach r: |sum_j 2^(Bj) (v_j - u_j)| < 2^(B(g-1) + b + 2)
@@ -220,6 +223,7 @@ def test_smart_attacker_cannot_move_mm(sc: SolvencyCircuit, market: MarketData, 
         st.sampled_from([0, 1, mm - 1, mm + 1, U64 - 1, U64, R - 1, R - mm, *[x % R for x in losses]]),
         st.integers(0, U64 - 1), st.integers(0, R - 1)), label="mm") % R
     ok = smart_attack(sc, inputs, {f"acct[{a}].mm": cheat}, a)
+    event("accepted" if ok else "rejected")
     assert ok == (cheat == mm)
 
 
@@ -235,6 +239,45 @@ def test_smart_attacker_cannot_move_equity(sc: SolvencyCircuit, market: MarketDa
                                                U64, R - abs(e_true)]), st.integers(0, U64 - 1)), label="mag") % R
     ok = smart_attack(sc, inputs, {f"acct[{a}].neg": neg, f"acct[{a}].mag": mag}, a)
     assert ok == (signed((mag - 2 * neg * mag) % R) == e_true and mag < U64)
+
+
+def _signed_int(bits: int) -> st.SearchStrategy[int]:
+    lo, hi = -(1 << bits), (1 << bits) - 1
+    return st.one_of(st.integers(-1000, 1000), st.sampled_from([lo, hi, lo + 1, hi - 1, 0]), st.integers(lo, hi))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(q=st.lists(_signed_int(QTY_BITS), min_size=4, max_size=4),
+       risk=st.lists(st.lists(_signed_int(RISK_BITS), min_size=4, max_size=4), min_size=4, max_size=4),
+       marks=st.lists(st.one_of(st.integers(0, 10**6), st.integers(0, (1 << MARK_BITS) - 1)), min_size=4, max_size=4),
+       cash=_signed_int(CASH_BITS), data=st.data())
+def test_smart_attacker_on_any_in_range_inputs(sc: SolvencyCircuit, market: MarketData, q: list[int],
+                                              risk: list[list[int]], marks: list[int], cash: int,
+                                              data: st.DataObject) -> None:
+    """Any private inputs the range checks allow (the prover's own quantities, cash and market data, with the
+    commitment it implies), any claimed (MM, sign, magnitude), the best pack bits: accepted only when MM and
+    E are the true max(0, max_s loss_s) and cash + sum q*mark."""
+    a = 0
+    inputs = dict(sc.inputs(CTX, BOOK, market))
+    inputs["mark"] = marks
+    for k in range(4):
+        inputs[f"risk_off[{k}]"] = [x + RISK_OFFSET for x in risk[k]]
+    inputs[f"qty_off[{a}]"] = [x + QTY_OFFSET for x in q]
+    inputs["cash_off"] = [cash + CASH_OFFSET] + list(inputs["cash_off"][1:])
+    losses = [-sum(q[k] * risk[k][s] for k in range(4)) for s in range(4)]
+    mm_true = max(0, *losses)
+    e_true = cash + sum(q[k] * marks[k] for k in range(4))
+    provable = mm_true < U64 and abs(e_true) < U64 and all(mm_true - x < U64 for x in losses)
+    mm = data.draw(st.one_of(st.just(mm_true), st.sampled_from([0, *losses]), st.integers(0, U64 - 1)), label="mm")
+    e = data.draw(st.one_of(st.just(e_true), st.integers(-(U64 - 1), U64 - 1)), label="e")
+    ok = smart_attack(sc, inputs, {f"acct[{a}].mm": mm % R, f"acct[{a}].neg": int(e < 0),
+                                   f"acct[{a}].mag": abs(e) % R}, a)
+    event("accepted" if ok else "rejected")
+    if ok:
+        assert (mm, e) == (mm_true, e_true) and provable
+    elif provable and (mm, e) == (mm_true, e_true):
+        # the bounds of the other slots' values and the public ranges are unchanged: this must prove
+        pytest.fail("the honest values were refused")
 
 
 def test_smart_attacker_at_extreme_inputs(sc: SolvencyCircuit, market: MarketData) -> None:
@@ -504,6 +547,27 @@ def test_no_free_wire_in_the_solvency_circuit(sc: SolvencyCircuit, market: Marke
         name = r1cs.wire_names[wire]
         w2 = sc.witness(inputs, overrides={name: 1})
         assert r1cs.is_satisfied(w2) and public_signals_of(w2) == public_signals_of(w)
+
+
+INTERNAL = [n for n in SolvencyCircuit(CAP).circuit.signal_names() if n.startswith(("acct[", "tree.", "market.", "pub."))]
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(name=st.sampled_from(INTERNAL), data=st.data())
+def test_random_cheating_prover_changes_nothing_it_can_prove(sc: SolvencyCircuit, market: MarketData, name: str,
+                                                             data: st.DataObject) -> None:
+    """A prover that sets one internal signal to any value, recomputes everything downstream from it and
+    publishes the public values that witness implies: it is rejected, or it proves exactly the honest
+    public values (the zero-equity sign bit)."""
+    inputs = sc.inputs(CTX, BOOK, market)
+    honest = sc.witness(inputs)
+    old = val(sc, honest, name)
+    new = data.draw(st.one_of(st.sampled_from([(old + 1) % R, (old - 1) % R, 0, 1, R - 1]), st.integers(0, R - 1)),
+                    label="value")
+    w = sc.witness(inputs, overrides={name: new})
+    w = sc.witness({**inputs, **sc.implied_public(w)}, overrides={name: new})
+    if sc.circuit.compile().is_satisfied(w):
+        assert public_signals_of(w) == public_signals_of(honest), name
 
 
 @pytest.mark.parametrize("cap", [(2, 1, 1), (2, 2, 2), (2, 3, 3), (2, 7, 2), (2, 16, 5), (4, 4, 4)],

@@ -335,7 +335,8 @@ def test_one_of_attacks(sc: SolvencyCircuit, market: MarketData) -> None:
     assert mm > 0 and mm == max(losses)
     worst = losses.index(mm)
     # MM = 0 with a positive loss: d_worst = -loss is negative
-    rejected_at(sc, inputs, {f"acct[{a}].mm": 0}, rf"acct\[{a}\]\.pack\[{PACKED.index(f'mm_ge_loss[{worst}]') // PER}\]")
+    pack = PACKED.index(f"mm_ge_loss[{worst}]") // PER
+    rejected_at(sc, inputs, {f"acct[{a}].mm": 0}, rf"acct\[{a}\]\.pack\[{pack}\]")
     # MM above every loss: every d_s > 0, the product is non-zero
     rejected_at(sc, inputs, {f"acct[{a}].mm": mm + 1}, rf"acct\[{a}\]\.mm:one_of")
     # MM one of the losses but not the largest (when another loss is positive and smaller)
@@ -549,7 +550,8 @@ def test_no_free_wire_in_the_solvency_circuit(sc: SolvencyCircuit, market: Marke
         assert r1cs.is_satisfied(w2) and public_signals_of(w2) == public_signals_of(w)
 
 
-INTERNAL = [n for n in SolvencyCircuit(CAP).circuit.signal_names() if n.startswith(("acct[", "tree.", "market.", "pub."))]
+INTERNAL = [n for n in SolvencyCircuit(CAP).circuit.signal_names()
+            if n.startswith(("acct[", "tree.", "market.", "pub."))]
 
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -607,30 +609,39 @@ def test_partial_plan_is_the_permutation(t: int) -> None:
         xs, out = native_partial(t, w)
         basis = [*w, *xs, 1]
         p = params(t)
-        half = p.n_rounds_f // 2
         for q, row in enumerate(inputs):
             x_in = sum(c * b for c, b in zip(row, basis)) % R
             assert pow(x_in, 5, R) == xs[q]
             # the S-box input of round q never uses a later S-box output
             assert not any(row[t + q:t + p.n_rounds_p])
         assert [sum(c * b for c, b in zip(row, basis)) % R for row in final] == out
-        del half
 
 
 def test_dense_gadget_matches_every_circomlibjs_vector() -> None:
+    """Dense and default (materialized) forms, and the form with a constant first input that the market
+    commitment's chunks use (round-0 S-boxes folded), against the committed circomlibjs vectors."""
     cases = json.loads((ROOT / "tests" / "vectors" / "poseidon.json").read_text())["vectors"]
-    by_n: dict[int, tuple[Circuit, Any]] = {}
+    built: dict[tuple[int, int | None, bool], tuple[Circuit, Any]] = {}
     for case in cases:
         xs = [int(x) for x in case["inputs"]]
         n = len(xs)
-        if n not in by_n:
-            c = Circuit(f"p{n}")
-            by_n[n] = (c, poseidon_hash(c, c.private_inputs("x", n), name="h", max_terms=DENSE))
-        c, out = by_n[n]
-        w = c.witness({"x": xs})
-        c.check(w)
-        assert c.value(w, out) == int(case["output"]) == poseidon(xs)
-    assert set(by_n) == set(range(1, MAX_INPUTS + 1))
+        for mode in (DENSE, None):
+            for const in (False, True):
+                key = (n, mode, const)
+                if const:  # a constant first input: its value is part of the circuit, so one build per case
+                    c = Circuit(f"k{n}")
+                    out = poseidon_hash(c, [xs[0], *c.private_inputs("x", n - 1)], name="h", max_terms=mode)
+                    rest = xs[1:]
+                else:
+                    if key not in built:
+                        c = Circuit(f"p{n}")
+                        built[key] = (c, poseidon_hash(c, c.private_inputs("x", n), name="h", max_terms=mode))
+                    c, out = built[key]
+                    rest = xs
+                w = c.witness({"x": rest} if rest else {})
+                c.check(w)
+                assert c.value(w, out) == int(case["output"]) == poseidon(xs), (n, mode, const)
+    assert {n for n, _, _ in built} == set(range(1, MAX_INPUTS + 1))
 
 
 @pytest.mark.skipif(shutil.which("node") is None or not (ROOT / "tools/node_modules/circomlibjs").exists(),
@@ -644,8 +655,9 @@ def test_dense_gadget_equals_live_circomlibjs() -> None:
     code = ("import { buildPoseidon } from %s; import { readFileSync } from 'fs';"
             "const cs = JSON.parse(readFileSync(0, 'utf8')); const p = await buildPoseidon();"
             "process.stdout.write(JSON.stringify(cs.map((i) => p.F.toObject(p(i.map(BigInt))).toString())));") % main
-    proc = subprocess.run(["node", "--input-type=module", "-e", code], input=json.dumps([[str(x) for x in c] for c in cases]),
-                          capture_output=True, text=True, timeout=120, check=True)
+    stdin = json.dumps([[str(x) for x in c] for c in cases])
+    proc = subprocess.run(["node", "--input-type=module", "-e", code], input=stdin, capture_output=True, text=True,
+                          timeout=120, check=True)
     expected = [int(x) for x in json.loads(proc.stdout)]
     for xs, exp in zip(cases, expected):
         c = Circuit("live")

@@ -558,3 +558,32 @@ def test_a_chain_failing_before_its_submission_exists_raises_its_own_error(tmp_p
         relay.relay_round(1)
     assert store.get_round(1).state == RoundState.SUBMITTING  # type: ignore[union-attr]
     assert store.get_submission(1, 1) is None
+
+
+def test_crash_between_seeing_the_receipt_and_recording_inclusion_still_ends_included(
+        lone_feed: tuple[Chain, bytes, Store], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The process dies after our transaction was mined but before the submission is recorded as
+    included. The restart must find the receipt again and record `included` with block and gas, not
+    `skipped (already on feed)`: the round on the feed is ours. (Seen as a flaky kill -9 test: the
+    transaction's `mined` mark and the submission's state were two database transactions.)"""
+    chain, op_key, store = lone_feed
+    real = Store.transition
+
+    def dies_at_included(self: Store, round: int, chain_id: int, state: SubmissionState, *a: Any, **kw: Any) -> Any:
+        if state == SubmissionState.INCLUDED:
+            raise Crash()
+        return real(self, round, chain_id, state, *a, **kw)
+
+    monkeypatch.setattr(Store, "transition", dies_at_included)
+    with pytest.raises(Crash):
+        make_relay(store, [chain], op_key).relay_round(1)
+    monkeypatch.setattr(Store, "transition", real)
+    assert chain.feed.functions.lastRound().call() == 1  # our transaction landed
+    (tx,) = store.sent_txs(1, chain.chain_id)
+    assert tx.status == "sent"  # nothing about the outcome was recorded half-way
+
+    sub = make_relay(store, [chain], op_key).resume()[1][chain.chain_id]
+    assert sub.state == SubmissionState.INCLUDED, sub.reason
+    assert sub.tx_hash == tx.tx_hash and sub.gas_used and sub.block_number
+    assert [t.status for t in store.sent_txs(1, chain.chain_id)] == ["mined"]
+    assert_nonces_consistent(store, chain, Account.from_key(op_key).address)

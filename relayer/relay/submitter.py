@@ -346,16 +346,19 @@ class FeedSubmitter:
         self._broadcast(round, new)
 
     def _settle(self, round: int, tx: SentTx, receipt: Any) -> None:
-        """A transaction of this submission was mined: record the outcome."""
-        self.store.mark_tx(tx.tx_hash, "mined")
+        """A transaction of this submission was mined: record the outcome. The transaction's `mined`
+        mark goes in the same database transaction as the submission's outcome: a process dying in
+        between must leave the transaction `sent`, so the restart looks its receipt up again (a
+        `mined` mark alone would be skipped there and the round, ours, recorded as someone else's)."""
         block, gas = int(receipt["blockNumber"]), int(receipt["gasUsed"])
         if tx.kind == "cancel":
             reason = tx.note or "cancelled"
-            self.store.transition(round, self.chain_id, SubmissionState.SKIPPED, reason, tx_hash=tx.tx_hash)
+            self.store.transition(round, self.chain_id, SubmissionState.SKIPPED, reason, tx_hash=tx.tx_hash,
+                                  tx_status="mined")
             self._on_event("skipped", {"round": round, "chain_id": self.chain_id, "reason": reason})
         elif int(receipt["status"]) == 1:
             self.store.transition(round, self.chain_id, SubmissionState.INCLUDED, None, tx_hash=tx.tx_hash,
-                                  block_number=block, gas_used=gas)
+                                  block_number=block, gas_used=gas, tx_status="mined")
             log.info("chain %s round %d: included in block %d (%s, gas %d)", self.name, round, block, tx.tx_hash, gas)
             self._on_event("included", {"round": round, "chain_id": self.chain_id, "tx_hash": tx.tx_hash, "gas_used": gas})
         else:
@@ -365,14 +368,15 @@ class FeedSubmitter:
                 # another transaction got the round (or a newer one) onto the feed first: nothing is lost
                 reason = f"{skip}; our {tx.tx_hash} reverted in block {block}: {why}"
                 self.store.transition(round, self.chain_id, SubmissionState.SKIPPED, reason, tx_hash=tx.tx_hash,
-                                      block_number=block, gas_used=gas)
+                                      block_number=block, gas_used=gas, tx_status="mined")
                 self._on_event("skipped", {"round": round, "chain_id": self.chain_id, "reason": reason})
             else:
-                self._fail(round, f"{tx.tx_hash} reverted in block {block}: {why}", tx_hash=tx.tx_hash)
+                self._fail(round, f"{tx.tx_hash} reverted in block {block}: {why}", tx_hash=tx.tx_hash,
+                           tx_status="mined")
 
-    def _fail(self, round: int, reason: str, tx_hash: str | None = None) -> None:
+    def _fail(self, round: int, reason: str, tx_hash: str | None = None, tx_status: str | None = None) -> None:
         log.error("chain %s round %d: failed: %s", self.name, round, reason)
-        self.store.transition(round, self.chain_id, SubmissionState.FAILED, reason, tx_hash=tx_hash)
+        self.store.transition(round, self.chain_id, SubmissionState.FAILED, reason, tx_hash=tx_hash, tx_status=tx_status)
         self._on_event("failed", {"round": round, "chain_id": self.chain_id, "reason": reason})
 
     # ------------------------------------------------------------------ chain reads

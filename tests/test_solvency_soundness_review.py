@@ -572,6 +572,41 @@ def test_random_cheating_prover_changes_nothing_it_can_prove(sc: SolvencyCircuit
         assert public_signals_of(w) == public_signals_of(honest), name
 
 
+def small_inputs(c: SolvencyCircuit, seed: int) -> dict[str, Any]:
+    """A real account with random small positions and market data plus a padding slot, at any 2-slot shape,
+    with the public values its witness implies."""
+    k_n, s_n = c.cap.instruments, c.cap.scenarios
+    rng = random.Random(seed)
+    inputs: dict[str, Any] = {
+        "chainId": 1, "blockNumber": 1, "blockHashHi": 0, "blockHashLo": 0, "marketCommitment": 0, "assets": 0,
+        "liabilities": 0, "maintenanceMargin": 0, "badDebt": 0, "underMargined": 0, "root": 0, "round": 0,
+        "mark": [rng.randrange(1, 10**6) for _ in range(k_n)],
+        **{f"risk_off[{k}]": [RISK_OFFSET + rng.randrange(-10**5, 10**5) for _ in range(s_n)] for k in range(k_n)},
+        "real": [1, 0], "id": [4, 0], "salt": [9, 0],
+        "cash_off": [CASH_OFFSET + rng.randrange(-10**9, 10**9), CASH_OFFSET],
+        "qty_off[0]": [QTY_OFFSET + rng.randrange(-50, 50) for _ in range(k_n)], "qty_off[1]": [QTY_OFFSET] * k_n,
+    }
+    return {**inputs, **c.implied_public(c.witness(inputs))}
+
+
+@pytest.mark.parametrize("cap", [(2, 1, 1), (2, 2, 2), (2, 3, 3), (2, 7, 2), (2, 16, 5)],
+                         ids=lambda c: "x".join(map(str, c)))
+def test_no_free_wire_in_other_shapes(cap: tuple[int, int, int]) -> None:
+    """The exhaustive one-wire tampering at every pack layout and padding grouping: only the padding slot's
+    zero-equity sign bit may flip."""
+    c = SolvencyCircuit(Capacity(*cap))
+    for seed in (1, 2):
+        inputs = small_inputs(c, seed)
+        w = c.witness(inputs)
+        r1cs = c.circuit.compile()
+        assert r1cs.is_satisfied(w)
+        zero_eq = {c.circuit.wire_index(f"acct[{a}].neg") for a in range(2) if val(c, w, f"acct[{a}].mag") == 0}
+        assert c.circuit.wire_index("acct[1].neg") in zero_eq
+        for delta in (1, None):
+            free = set(free_wires(r1cs, w, delta, seed))
+            assert free == (zero_eq if delta == 1 else set()), [r1cs.wire_names[i] for i in free]
+
+
 @pytest.mark.parametrize("cap", [(2, 1, 1), (2, 2, 2), (2, 3, 3), (2, 7, 2), (2, 16, 5), (4, 4, 4)],
                          ids=lambda c: "x".join(map(str, c)))
 def test_no_unconstrained_signal_in_any_shape(cap: tuple[int, int, int]) -> None:

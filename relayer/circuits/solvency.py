@@ -52,7 +52,7 @@ PUBLIC_INPUTS: tuple[str, ...] = (
     "maintenanceMargin", "badDebt", "underMargined", "root", "round",
 )
 _HALF = R // 2
-# |value| < 2^PACK_BOUND for every packed per-account value: |sum_k q*R| < 16 * 2^32 * 2^40 = 2^76, plus
+# |value| < 2^PACK_BOUND for every packed per-account value: |sum_k q*R| <= 16 * 2^32 * 2^40 = 2^76 (reached at q = -2^32, R = -2^40), plus
 # MM, cash, E < 2^66 (see docs/solvency.md "Constraint counts")
 PAD_PACK_BITS = 252  # values tested for zero together span at most this many bits (< log2 r)
 PACK_BOUND = QTY_BITS + max(MARK_BITS, RISK_BITS) + (MAX_INSTRUMENTS - 1).bit_length() + 1

@@ -22,7 +22,7 @@ VALUE_BITS = 64  # |E_a| < 2^64, 0 <= MM_a < 2^64, every MM_a - loss_{a,s} < 2^6
 ID_BITS = 64  # account ids are uint64
 TOTAL_BITS = 96  # public totals (A_i, L_i, MM_i, D_i) < 2^96
 COUNT_BITS = 32  # U_i < 2^32 (uint32 in the attestation)
-MAX_INSTRUMENTS = 16  # K <= 16 keeps |sum_k q*R| < 2^76, far below r/2
+MAX_INSTRUMENTS = 16  # K <= 16 keeps |sum_k q*R| <= 2^76, far below r/2
 MAX_ACCOUNTS_LOG2 = 20  # capacity <= 2^20 accounts: tree sums < 2^84
 
 # Offset encodings of signed circuit inputs: the prover supplies value + OFFSET, proven < 2 * OFFSET,

@@ -817,6 +817,7 @@ class GpuBackend(ProverBackend):
         eng = self.engine
         d_co = eng.upload(co.reshape(-1))
         eng.launch("fr_to_mont", nnz, d_co, d_co)
+        eng.synchronize()  # the prover's "prepare" stage times the work, not just the launch
         return GpuQap(
             row_ptr=eng.upload(rp),
             wires=eng.upload(np.ascontiguousarray(wi, dtype=np.uint32)),
@@ -855,6 +856,9 @@ class GpuBackend(ProverBackend):
         n = rows.domain
         d = self._h_dev([rows.abc[4 * i * n : 4 * (i + 1) * n] for i in range(3)], n)
         self.engine.launch("fr_from_mont", n, d, d)
+        # launches return at once on a GPU: without this the prover's "h" stage (and stats) would time
+        # only the launches, and h's work would show up in msm_a's time
+        self.engine.synchronize()
         self.stats.last["h_resident"] = time.perf_counter() - t0
         return GpuScalars(d, n)
 

@@ -135,6 +135,35 @@ def test_every_kernel_in_the_table_exists_in_the_source() -> None:
         assert f"KERNEL({name}," in src, name
 
 
+def _kernel_signatures(src: str) -> dict[str, str]:
+    """KERNEL_ARGS-style kinds read from the C declarations; AssertionError on a non-i64 scalar."""
+    import re
+
+    found = {}
+    for m in re.finditer(r"^KERNEL\((\w+),\s*([^)]*)\)", src, re.M):
+        kinds = ""
+        for prm in (x.strip() for x in m.group(2).replace("\n", " ").split(",")):
+            if "*" in prm:
+                kinds += "p"
+            else:
+                assert re.fullmatch(r"i64 \w+", prm), f"{m.group(1)}: scalar parameter {prm!r} must be i64"
+                kinds += "i"
+        found[m.group(1)] = kinds
+    return found
+
+
+def test_kernel_argument_table_matches_the_c_signatures() -> None:
+    """CupyEngine passes each 'i' argument as an 8-byte np.int64 and each 'p' as a device pointer, by
+    KERNEL_ARGS alone. A C parameter of another width (int, u32) would read garbage on the GPU while the
+    host build's ctypes call (registers) still works: so every scalar must be i64, and the table must
+    list every kernel of the source with exactly its parameters."""
+    assert _kernel_signatures(kernel_source()) == KERNEL_ARGS
+    planted = "KERNEL(bad_kernel, const u64 *a, int log_n, u64 *out)\n"
+    with pytest.raises(AssertionError, match="bad_kernel: scalar parameter 'int log_n' must be i64"):
+        _kernel_signatures(planted)
+    assert _kernel_signatures("KERNEL(k2, const u64 *a,\n       i64 c, u32 *o)\n") == {"k2": "pip"}
+
+
 def test_host_library_exports_every_kernel(eng: HostEngine) -> None:
     for name in KERNEL_ARGS:
         assert hasattr(eng.lib, name)
@@ -1006,3 +1035,33 @@ def test_resident_steps_wait_for_the_device_before_returning(host_lib: Path) -> 
     calls.clear()
     be.h_resident(rows)
     assert calls[-1] == "synchronize" and "fr_h_combine" in calls
+
+
+def test_cupy_engine_marshals_arguments_as_the_kernels_declare() -> None:
+    """CupyEngine.launch without CUDA (a stand-in for the cupy module and the kernel functions): every
+    scalar goes as np.int64, pointers must be contiguous device arrays, the grid covers n_threads."""
+    import types
+
+    from relayer.zk.backends.gpu import CupyEngine
+
+    seen: list[tuple[Any, Any, tuple[Any, ...]]] = []
+    eng = object.__new__(CupyEngine)
+    eng.cp = types.SimpleNamespace(ndarray=np.ndarray)
+    eng._fns = {name: (lambda g, b, a: seen.append((g, b, a))) for name in KERNEL_ARGS}
+    a = np.zeros(64, dtype=np.uint64)
+    out = np.zeros(64, dtype=np.uint64)
+    eng.launch("fr_bitrev", 300, a, out, 4)
+    (grid, block, args), = seen
+    assert grid == (3,) and block == (128,)
+    assert [type(x) for x in args] == [np.int64, np.ndarray, np.ndarray, np.int64]
+    assert args[0] == 300 and args[3] == 4
+    eng.launch("fr_bitrev", 0, a, out, 4)  # nothing to run: no launch
+    assert len(seen) == 1
+    with pytest.raises(ProverError, match="contiguous device array"):
+        eng.launch("fr_bitrev", 16, a[::2], out, 4)
+    with pytest.raises(ProverError, match="contiguous device array"):
+        eng.launch("fr_bitrev", 16, [0] * 64, out, 4)
+    with pytest.raises(ProverError, match="takes 3 arguments"):
+        eng.launch("fr_bitrev", 16, a, out)
+    with pytest.raises(ProverError, match="exceed one launch's grid"):
+        eng.launch("fr_bitrev", 1 << 40, a, out, 4)

@@ -310,8 +310,19 @@ class CupyEngine(_Engine):
         kinds = KERNEL_ARGS[name]
         if len(args) != len(kinds):
             raise ProverError(f"kernel {name} takes {len(kinds)} arguments, got {len(args)}")
-        cargs = [np.int64(n_threads)] + [a if k == "p" else np.int64(a) for k, a in zip(kinds, args)]
+        cargs: list[Any] = [np.int64(n_threads)]
+        for k, a in zip(kinds, args):
+            if k == "p":
+                # CuPy passes a view's base pointer as is: a strided view would be read as contiguous
+                # (the host engine refuses the same thing, so tests there catch it first)
+                if not isinstance(a, self.cp.ndarray) or not a.flags.c_contiguous:
+                    raise ProverError(f"kernel {name}: pointer argument must be a contiguous device array")
+                cargs.append(a)
+            else:
+                cargs.append(np.int64(a))  # every scalar parameter is i64 (see KERNEL_ARGS)
         grid = (int(n_threads) + self.BLOCK - 1) // self.BLOCK
+        if grid > 2**31 - 1:  # CUDA's grid.x limit
+            raise ProverError(f"kernel {name}: {n_threads} threads exceed one launch's grid")
         self._fns[name]((grid,), (self.BLOCK,), tuple(cargs))
 
     def upload(self, arr: np.ndarray) -> Any:

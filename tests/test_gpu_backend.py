@@ -7,6 +7,7 @@ py_ecc multiplication at any size; the cpu backend is the second opinion at mode
 
 from __future__ import annotations
 
+import os
 import random
 from typing import Any
 
@@ -48,6 +49,8 @@ def gpu() -> Any:
     try:
         return get_backend("gpu")
     except BackendUnavailable as exc:
+        if os.environ.get("RELAYER_REQUIRE_GPU"):  # scripts/device-gpu-check on the GPU machine
+            pytest.fail(f"RELAYER_REQUIRE_GPU is set but the gpu backend is unavailable: {exc}")
         pytest.skip(f"no usable GPU here: {exc}")
 
 

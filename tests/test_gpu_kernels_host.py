@@ -1065,3 +1065,23 @@ def test_cupy_engine_marshals_arguments_as_the_kernels_declare() -> None:
         eng.launch("fr_bitrev", 16, a, out)
     with pytest.raises(ProverError, match="exceed one launch's grid"):
         eng.launch("fr_bitrev", 1 << 40, a, out, 4)
+
+
+def test_device_benchmark_without_a_usable_gpu_still_writes_why(tmp_path: Path) -> None:
+    """relayer.bench.prover --gpu-device where the gpu backend is unavailable: exit 1 and a JSON that
+    names the error (the device run brings back its JSON, not a bare traceback)."""
+    import json
+
+    from relayer.bench.prover import gpu_device_benchmark
+    from relayer.zk.backends.gpu import GpuBackend
+
+    try:
+        GpuBackend.check_available()
+        pytest.skip("a CUDA device is usable here")
+    except BackendUnavailable:
+        pass
+    out = tmp_path / "b.json"
+    assert gpu_device_benchmark(out, 30, dry=False) == 1
+    res = json.loads(out.read_text())
+    assert [e["what"] for e in res["errors"]] == ["gpu backend"]
+    assert "BackendUnavailable" in res["errors"][0]["error"]

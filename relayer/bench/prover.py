@@ -396,7 +396,11 @@ def gpu_device_benchmark(out: Path, budget: float, dry: bool = False) -> int:
     else:
         from relayer.zk.backends import get_backend
 
-        gpu = get_backend("gpu")
+        try:
+            gpu = get_backend("gpu")
+        except Exception:  # BackendUnavailable, a CUDA error: the JSON still says why, then stop
+            rec.error("gpu backend")
+            return 1
     rec.res["machine"]["gpu_backend"] = gpu.describe()
     rec.res["kernel_load_s"] = round(time.perf_counter() - t, 3)
     rec.res["kernel_origin"] = getattr(gpu.engine, "module_origin", "host")

@@ -29,7 +29,6 @@ from relayer.circuits.solvency import (
 )
 from relayer.errors import UnsatisfiedConstraint
 from relayer.risk.evaluator import evaluate
-from relayer.risk.ledger import Account, Book
 from relayer.risk.market import MarketData, compact_grid, compute_market_data
 from relayer.risk.synthetic import default_instruments, default_market_inputs, generate_book
 from relayer.risk.units import (
@@ -42,7 +41,6 @@ from relayer.risk.units import (
     QTY_OFFSET,
     RISK_BITS,
     RISK_OFFSET,
-    USD,
     VALUE_BITS,
 )
 from relayer.zk.circuit import Circuit
@@ -56,7 +54,6 @@ from relayer.zk.r1cs import R1CS
 ROOT = Path(__file__).resolve().parents[1]
 CAP = Capacity(accounts=4, instruments=4, scenarios=4)
 INSTRUMENTS = default_instruments()
-PERP, CALL, CALL_HI, PUT = (i.id for i in INSTRUMENTS)
 CTX = ChainContext(chain_id=31337, block_number=77, block_hash=bytes(range(32)), assets=10**13, round=3)
 SPACING, PER = pack_layout(PACK_BOUND)
 PACKED = [f"mm_ge_loss[{s}]" for s in range(CAP.scenarios)] + ["equity", "under"]  # solvency.py's order
@@ -74,16 +71,11 @@ def market() -> MarketData:
     return compute_market_data(INSTRUMENTS, default_market_inputs(), compact_grid(CAP.scenarios))
 
 
-def book_of(*accounts: Account) -> Book:
-    return Book(CTX.chain_id, INSTRUMENTS, tuple(accounts))
+# the book of tests/test_solvency_circuit.py (three real accounts + one padding slot: hedged healthy,
+# under-margined naked short, negative equity), on the same chain id as CTX here
+from test_solvency_circuit import BOOK, book_of  # noqa: E402
 
-
-# three real accounts + one padding slot: hedged healthy, under-margined naked short, negative equity
-BOOK = book_of(
-    Account(11, 1111, 2_000 * USD, {CALL: 10, CALL_HI: -10}),
-    Account(20, 2222, -50 * USD, {CALL: -30, PERP: 5}),
-    Account(35, 3333, -20_000 * USD, {PERP: 40}),
-)
+assert BOOK.chain_id == CTX.chain_id
 
 
 def satisfied(sc: SolvencyCircuit, inputs: Mapping[str, Any], overrides: Mapping[str, int] | None = None) -> bool:

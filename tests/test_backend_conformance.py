@@ -48,6 +48,12 @@ def backend_params() -> list[Any]:
     ]
 
 
+def slow_reference_params() -> list[Any]:
+    """backend_params() with the pure-Python reference marked slow: for cases too heavy for py_ecc in
+    the default run (they run in scripts/test-slow; the fixed small cases cover reference by default)."""
+    return [pytest.param("reference", id="reference", marks=pytest.mark.slow), *backend_params()[1:]]
+
+
 def backend_size_params(sizes: list[int]) -> list[Any]:
     """(backend, size) pairs; the slow reference backend runs large sizes only with -m slow."""
     out = []
@@ -168,13 +174,12 @@ def _pool(group: str) -> tuple[tuple[int, ...], tuple[Any, ...]]:
     )
 
 
+@pytest.mark.parametrize("backend", slow_reference_params(), indirect=True)
 @pytest.mark.parametrize("group", ["g1", "g2"])
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_msm_property(backend: ProverBackend, group: str, data: Any) -> None:
     """Random mixes of repeated points, P/-P pairs, infinity and 0/1/edge/large scalars."""
-    if backend.name == "reference":
-        pytest.skip("reference: py_ecc per-point multiplication is too slow for 25 examples; fixed cases cover it")
     logs, pts = _pool(group)
     idx = data.draw(st.lists(st.integers(0, len(pts) - 1), min_size=1, max_size=40))
     scalar = st.one_of(
@@ -277,11 +282,10 @@ def test_fixed_base_rejects_bad_input(backend: ProverBackend, group: str) -> Non
         getattr(backend, fn)(gen, np.zeros((2, 5), np.uint64))
 
 
+@pytest.mark.parametrize("backend", slow_reference_params(), indirect=True)
 @pytest.mark.parametrize("group", ["g1", "g2"])
 def test_fixed_base_mul_large(backend: ProverBackend, group: str) -> None:
     """At a size where the table window differs from the small case (setup-sized batches)."""
-    if backend.name == "reference":
-        pytest.skip("reference: 3000 py_ecc multiplications are too slow for the default run")
     gen, mul, from_arr, fn = FIXED[group]
     rng = random.Random(77)
     scalars = [rng.randrange(1 << 256) for _ in range(3000)]
@@ -360,10 +364,9 @@ def test_compute_h_matches_base_definition(backend: ProverBackend, n: int) -> No
     assert limbs_to_ints(got) == [(x * y - z) % R for x, y, z in zip(ca, cb, cc)]
 
 
+@pytest.mark.parametrize("backend", slow_reference_params(), indirect=True)
 def test_compute_h_large_matches_base_definition(backend: ProverBackend) -> None:
     """At 2^15 (the cpu backend's multi-core NTT path) the fused version equals the composition."""
-    if backend.name == "reference":
-        pytest.skip("reference: six pure-Python NTTs of 2^15 are too slow for the default run")
     n = 1 << 15
     a, b, c = (ints_to_limbs(_rand_fr(n, seed=s)) for s in (1, 2, 3))
     assert np.array_equal(backend.compute_h(a, b, c), ProverBackend.compute_h(backend, a, b, c))

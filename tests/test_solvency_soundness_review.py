@@ -29,8 +29,8 @@ from relayer.circuits.solvency import (
 )
 from relayer.errors import UnsatisfiedConstraint
 from relayer.risk.evaluator import evaluate
-from relayer.risk.market import MarketData, compact_grid, compute_market_data
-from relayer.risk.synthetic import default_instruments, default_market_inputs, generate_book
+from relayer.risk.market import MarketData
+from relayer.risk.synthetic import generate_book
 from relayer.risk.units import (
     CASH_BITS,
     CASH_OFFSET,
@@ -51,29 +51,16 @@ from relayer.zk.gadgets.poseidon import DENSE, _partial_plan
 from relayer.zk.poseidon import MAX_INPUTS, params, poseidon
 from relayer.zk.r1cs import R1CS
 
+# the shape, fixtures (sc, market) and book of tests/test_solvency_circuit.py: three real accounts + one
+# padding slot (hedged healthy, under-margined naked short, negative equity)
+from test_solvency_circuit import BOOK, CAP, INSTRUMENTS, PACKED, book_of, market, sc  # noqa: F401
+
 ROOT = Path(__file__).resolve().parents[1]
-CAP = Capacity(accounts=4, instruments=4, scenarios=4)
-INSTRUMENTS = default_instruments()
 CTX = ChainContext(chain_id=31337, block_number=77, block_hash=bytes(range(32)), assets=10**13, round=3)
 SPACING, PER = pack_layout(PACK_BOUND)
-PACKED = [f"mm_ge_loss[{s}]" for s in range(CAP.scenarios)] + ["equity", "under"]  # solvency.py's order
 WIDTH = {**{f"mm_ge_loss[{s}]": VALUE_BITS for s in range(CAP.scenarios)}, "equity": 0, "under": VALUE_BITS + 2}
 U64 = 1 << ID_BITS
 
-
-@pytest.fixture(scope="module")
-def sc() -> SolvencyCircuit:
-    return SolvencyCircuit(CAP)
-
-
-@pytest.fixture(scope="module")
-def market() -> MarketData:
-    return compute_market_data(INSTRUMENTS, default_market_inputs(), compact_grid(CAP.scenarios))
-
-
-# the book of tests/test_solvency_circuit.py (three real accounts + one padding slot: hedged healthy,
-# under-margined naked short, negative equity), on the same chain id as CTX here
-from test_solvency_circuit import BOOK, book_of  # noqa: E402
 
 assert BOOK.chain_id == CTX.chain_id
 

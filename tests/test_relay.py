@@ -26,7 +26,7 @@ from relayer.devnet.anvil import AnvilProcess, start_anvil
 from relayer.relay.fees import FeeAboveCap, Fees, bump_fees, compute_fees
 from relayer.relay.relay import Relay
 from relayer.relay.submitter import FeedSubmitter, RelayOptions
-from relayer.storage import RoundState, Store, SubmissionState
+from relayer.storage import RoundState, SentTx, Store, SubmissionState
 
 GWEI = 10**9
 BUNDLE = b"relay test bundle: the AcceptingVerifier double accepts any bytes"
@@ -434,14 +434,8 @@ class Crash(BaseException):
     """Stands in for the process dying at a chosen point (not an Exception: nothing catches it)."""
 
 
-def test_pending_transaction_of_a_round_that_landed_elsewhere_is_cancelled(
-        lone_feed: tuple[Chain, bytes, Store], signer_set: list[UnsafeLocalKeySigner], tmp_path: Path) -> None:
-    """Crash after recording (not broadcasting) our transaction; meanwhile another relayer puts the
-    round on the feed. The restart must not send the stale submit (it would revert) and must not
-    leave its nonce unused: it replaces it with a 0-value self transfer and skips."""
-    chain, op_key, store = lone_feed
-    op = Account.from_key(op_key).address
-
+def crash_after_recording(store: Store, chain: Chain, op_key: bytes) -> SentTx:
+    """Relay round 1 and 'die' right after its transaction is recorded, before it is broadcast."""
     def crash(name: str, _data: dict[str, Any]) -> None:
         if name == "sent_recorded":
             raise Crash()
@@ -449,6 +443,17 @@ def test_pending_transaction_of_a_round_that_landed_elsewhere_is_cancelled(
     with pytest.raises(Crash):
         make_relay(store, [chain], op_key, on_event=crash).relay_round(1)
     (recorded,) = store.sent_txs(1, chain.chain_id)
+    return recorded
+
+
+def test_pending_transaction_of_a_round_that_landed_elsewhere_is_cancelled(
+        lone_feed: tuple[Chain, bytes, Store], signer_set: list[UnsafeLocalKeySigner], tmp_path: Path) -> None:
+    """Crash after recording (not broadcasting) our transaction; meanwhile another relayer puts the
+    round on the feed. The restart must not send the stale submit (it would revert) and must not
+    leave its nonce unused: it replaces it with a 0-value self transfer and skips."""
+    chain, op_key, store = lone_feed
+    op = Account.from_key(op_key).address
+    recorded = crash_after_recording(store, chain, op_key)
     assert store.next_nonce(chain.chain_id, op) == 1 and chain.w3.eth.get_transaction_count(op, "pending") == 0
 
     other_key = key_of("other-relayer")
@@ -499,14 +504,7 @@ def test_nonce_taken_by_a_foreign_transaction_is_not_reused(lone_feed: tuple[Cha
     marks our transaction dropped, and submits with the next nonce."""
     chain, op_key, store = lone_feed
     op = Account.from_key(op_key).address
-
-    def crash(name: str, _data: dict[str, Any]) -> None:
-        if name == "sent_recorded":
-            raise Crash()
-
-    with pytest.raises(Crash):
-        make_relay(store, [chain], op_key, on_event=crash).relay_round(1)
-    (recorded,) = store.sent_txs(1, chain.chain_id)
+    recorded = crash_after_recording(store, chain, op_key)
     foreign = Account.from_key(op_key).sign_transaction({"type": 2, "chainId": chain.chain_id, "nonce": recorded.nonce,
                                                          "to": op, "value": 1, "gas": 21000, "maxFeePerGas": 10 * GWEI,
                                                          "maxPriorityFeePerGas": GWEI})

@@ -6,7 +6,9 @@ Checks field/curve arithmetic against plain ints and py_ecc, then the whole GpuB
 
 from __future__ import annotations
 
+import json
 import random
+import re
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -1085,3 +1087,16 @@ def test_device_benchmark_without_a_usable_gpu_still_writes_why(tmp_path: Path) 
     res = json.loads(out.read_text())
     assert [e["what"] for e in res["errors"]] == ["gpu backend"]
     assert "BackendUnavailable" in res["errors"][0]["error"]
+
+
+def test_device_benchmark_budget_records_what_it_skips(tmp_path: Path) -> None:
+    """The device benchmark runs a size only when its estimate fits the time left; a skipped size is
+    written to the JSON with the budget arithmetic (the device run must say what it did not measure)."""
+    from relayer.bench.prover import _Recorder
+
+    rec = _Recorder(tmp_path / "b.json", budget=100.0, dry=True)
+    assert rec.fits("msm_g1 2^16", 10.0, 20.0)
+    assert not rec.fits("proof 2^22", 500.0, 10.0, " (setup and circuit dominate)")
+    saved = json.loads((tmp_path / "b.json").read_text())
+    assert [s["what"] for s in saved["skipped"]] == ["proof 2^22"]
+    assert re.fullmatch(r"budget: \d+s left, estimate 500s \(setup and circuit dominate\)", saved["skipped"][0]["why"])

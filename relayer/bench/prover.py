@@ -336,6 +336,13 @@ class _Recorder:
         print(json.dumps(kw, default=str), flush=True)
         self.save()
 
+    def fits(self, what: str, estimate_s: float, slack_s: float, note: str = "") -> bool:
+        """True when `estimate_s` (+ `slack_s`) fits in the time left; otherwise records why `what` is skipped."""
+        if self.left() >= estimate_s + slack_s:
+            return True
+        self.skip(what, f"budget: {self.left():.0f}s left, estimate {estimate_s:.0f}s{note}")
+        return False
+
     def skip(self, what: str, why: str) -> None:
         self.res["skipped"].append({"what": what, "why": why})
         print("SKIP", what, why, flush=True)
@@ -422,8 +429,7 @@ def gpu_device_benchmark(out: Path, budget: float, dry: bool = False) -> int:
     last = None
     for k in msm_k:
         n = 1 << k
-        if last is not None and rec.left() < last * 6 + 20:
-            rec.skip(f"msm_g1 2^{k}", f"budget: {rec.left():.0f}s left, previous size took {last:.1f}s")
+        if last is not None and not rec.fits(f"msm_g1 2^{k}", last * 6, 20):
             continue
         try:
             t_all = time.perf_counter()
@@ -550,8 +556,7 @@ def gpu_device_benchmark(out: Path, budget: float, dry: bool = False) -> int:
 
     last = None
     for k in proof_k:
-        if last is not None and rec.left() < last * 4.5 + 10:
-            rec.skip(f"proof 2^{k}", f"budget: {rec.left():.0f}s left, estimate {last * 4.5:.0f}s")
+        if last is not None and not rec.fits(f"proof 2^{k}", last * 4.5, 10):
             continue
         try:
             last = proof_size(k, True, reps)
@@ -580,8 +585,7 @@ def gpu_device_benchmark(out: Path, budget: float, dry: bool = False) -> int:
     last = None
     for k in msm2_k:
         n = 1 << k
-        if last is not None and rec.left() < last * 5 + 30:
-            rec.skip(f"msm_g2 2^{k}", f"budget: {rec.left():.0f}s left, previous size took {last:.1f}s")
+        if last is not None and not rec.fits(f"msm_g2 2^{k}", last * 5, 30):
             continue
         try:
             t_all = time.perf_counter()
@@ -609,9 +613,7 @@ def gpu_device_benchmark(out: Path, budget: float, dry: bool = False) -> int:
     else:
         scale = 1 << (big_k - prev["log2n"])
         est = (prev["setup_s"] + prev["circuit_and_witness_s"] + prev["first_prove_s"] + 2 * prev["prove_s"]) * scale * 1.1
-        if rec.left() < est + 10:
-            rec.skip(f"proof 2^{big_k}", f"budget: {rec.left():.0f}s left, estimate {est:.0f}s (setup and circuit dominate)")
-        else:
+        if rec.fits(f"proof 2^{big_k}", est, 10, " (setup and circuit dominate)"):
             try:
                 proof_size(big_k, False, 1)
             except Exception:

@@ -251,3 +251,19 @@ def test_plain_int_curve_helpers() -> None:
     assert not curve.is_on_curve_g2((g2[0], (g2[1][0], (g2[1][1] + 1) % Q)))
     assert not curve.is_on_curve_g2(((g2[0][0] + Q, g2[0][1]), g2[1]))
     assert curve.is_on_curve_g1(None) and curve.is_on_curve_g2(None)
+
+
+@pytest.mark.parametrize("modulus", [R, Q])
+def test_first_not_below_finds_the_first_unreduced_value(modulus: int) -> None:
+    """The one vectorised range check (prover witness, .wtns reader, gpu base upload): values that
+    tie the modulus on high limbs and differ only on lower ones are decided exactly."""
+    from relayer.zk.field import first_not_below
+
+    ok = [0, 1, modulus - 1, modulus - (1 << 64), modulus - (1 << 192), (modulus >> 192) << 192]
+    assert first_not_below(ints_to_limbs(ok), modulus) == -1
+    assert first_not_below(ints_to_limbs([]), modulus) == -1
+    for bad in (modulus, modulus + 1, modulus + (1 << 64), (1 << 256) - 1, ((modulus >> 192) + 1) << 192):
+        vals = ok[:3] + [bad] + ok[3:] + [bad]
+        assert first_not_below(ints_to_limbs(vals), modulus) == 3
+    pts = ints_to_limbs([1, 2, modulus, 4]).reshape(2, 2, 4)  # (..., 4) shapes are flattened to rows
+    assert first_not_below(pts, modulus) == 2

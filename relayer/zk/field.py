@@ -40,6 +40,24 @@ def ints_to_limbs(values: Sequence[int] | Iterable[int], n: int | None = None) -
     return arr
 
 
+def first_not_below(w: np.ndarray, modulus: int = R) -> int:
+    """Index of the first value of a (..., 4) limb array (flattened to rows) that is >= modulus, or -1.
+    A row whose top limb is below the modulus' is below it: one vectorised pass settles almost every
+    row, and only rows that tie or exceed on the top limb get the full compare, top limb down."""
+    flat = w.reshape(-1, 4)
+    m = [np.uint64((modulus >> (64 * i)) & _MASK) for i in range(4)]
+    rows = np.flatnonzero(flat[:, 3] >= m[3])
+    if rows.size == 0:
+        return -1
+    cand = flat[rows]
+    below = np.zeros(rows.size, dtype=bool)
+    equal = np.ones(rows.size, dtype=bool)
+    for i in (3, 2, 1, 0):
+        below |= equal & (cand[:, i] < m[i])
+        equal &= cand[:, i] == m[i]
+    return -1 if below.all() else int(rows[np.argmin(below)])
+
+
 def limbs_to_ints(arr: np.ndarray) -> list[int]:
     """Inverse of ints_to_limbs for an (..., 4) array; returns a flat list."""
     flat = np.ascontiguousarray(arr, dtype="<u8").reshape(-1, 4)

@@ -30,6 +30,7 @@ from relayer.zk.field import (
     R,
     G1Point,
     G2Point,
+    first_not_below,
     fr_root_of_unity,
     ints_to_limbs,
     limbs_to_ints,
@@ -359,18 +360,8 @@ def _mont_fr(x: int) -> np.ndarray:
 
 def _check_below(arr: np.ndarray, modulus: int, what: str) -> None:
     """Raise ProverError unless every 4-limb value in arr (..., 4) is < modulus (vectorized)."""
-    flat = arr.reshape(-1, 4)
-    if flat.shape[0] == 0:
-        return
-    m = [(modulus >> (64 * i)) & ((1 << 64) - 1) for i in range(4)]
-    below = np.zeros(flat.shape[0], dtype=bool)
-    equal = np.ones(flat.shape[0], dtype=bool)
-    for i in (3, 2, 1, 0):
-        limb = flat[:, i]
-        below |= equal & (limb < np.uint64(m[i]))
-        equal &= limb == np.uint64(m[i])
-    if not below.all():
-        bad = int(np.argmin(below))
+    bad = first_not_below(arr, modulus)
+    if bad >= 0:
         raise ProverError(f"{what}: coordinate at index {bad} is not reduced below the field modulus")
 
 

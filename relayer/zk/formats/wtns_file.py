@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from relayer.errors import FormatError
-from relayer.zk.field import R
+from relayer.zk.field import R, first_not_below
 from relayer.zk.formats.binfile import BinFile, Reader, field_bytes, read_container, write_container
 
 SECTION_HEADER = 1
@@ -61,27 +61,6 @@ def read_wtns(src: bytes | str | Path, expected_prime: int | None = R) -> list[i
     return vals
 
 
-# r as four little-endian 64-bit limbs, most significant first (the order of the comparison below)
-_R_LIMBS_MS_FIRST = tuple(np.uint64((R >> (64 * i)) & ((1 << 64) - 1)) for i in (3, 2, 1, 0))
-
-
-def _first_not_below_r(w: np.ndarray) -> int:
-    """Index of the first row of an (n, 4) limb array whose value is >= r, or -1. A row whose top
-    limb is below r's is below r: one vectorised pass settles almost every row, and only the rows
-    that tie or exceed on the top limb get the full lexicographic compare (top limb down)."""
-    rows = np.flatnonzero(w[:, 3] >= _R_LIMBS_MS_FIRST[0])
-    if rows.size == 0:
-        return -1
-    cand = w[rows]
-    below = np.zeros(rows.size, dtype=bool)
-    equal = np.ones(rows.size, dtype=bool)
-    for limb, r_limb in zip((3, 2, 1, 0), _R_LIMBS_MS_FIRST):
-        col = cand[:, limb]
-        below |= equal & (col < r_limb)
-        equal &= col == r_limb
-    return -1 if below.all() else int(rows[np.argmin(below)])
-
-
 def read_wtns_limbs(src: bytes | str | Path) -> np.ndarray:
     """The witness as the prover's (n, 4) uint64 array of little-endian 64-bit limbs in standard
     (not Montgomery) form — `relayer.zk.field.ints_to_limbs(read_wtns(src))`, without a Python int
@@ -99,7 +78,7 @@ def read_wtns_limbs(src: bytes | str | Path) -> np.ndarray:
         raise FormatError(f"{name}: values are {n8} bytes wide, BN254 witnesses use 32")
     # "<u8": the file is little-endian whatever the host; astype makes the one copy (native uint64)
     w = np.frombuffer(bf.section(SECTION_VALUES), dtype="<u8").reshape(n, 4).astype(np.uint64)
-    bad = _first_not_below_r(w)
+    bad = first_not_below(w)
     if bad >= 0:
         raise FormatError(f"{name}: witness value {bad} is not reduced mod the prime")
     if n and (w[0, 0] != 1 or w[0, 1:].any()):

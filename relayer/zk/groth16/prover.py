@@ -22,7 +22,7 @@ import numpy as np
 
 from relayer.errors import ProverError, UnsatisfiedConstraint, VerificationError
 from relayer.zk.backends.base import ProverBackend
-from relayer.zk.field import R, ints_to_limbs, limbs_to_ints
+from relayer.zk.field import R, first_not_below, ints_to_limbs, limbs_to_ints
 from relayer.zk.groth16 import qap as qapmod
 from relayer.zk.curve import G1, G2, g1_mul, g1_neg
 from relayer.zk.groth16.keys import DEV_WARNING, ProvingKey
@@ -46,19 +46,6 @@ def prepared_bases(pk: ProvingKey, backend: ProverBackend) -> dict[str, Any]:
         }
         pk.prepared[backend.name] = cached
     return cached
-
-
-_R_LIMBS = tuple(np.uint64((R >> (64 * i)) & ((1 << 64) - 1)) for i in range(4))
-
-
-def _first_not_below_r(w: np.ndarray) -> int:
-    """Index of the first (n, 4) limb value >= r, -1 if none (a lexicographic compare in numpy)."""
-    below = np.zeros(w.shape[0], dtype=bool)
-    equal = np.ones(w.shape[0], dtype=bool)
-    for i in (3, 2, 1, 0):
-        below |= equal & (w[:, i] < _R_LIMBS[i])
-        equal &= w[:, i] == _R_LIMBS[i]
-    return -1 if below.all() else int(np.argmin(below))
 
 
 def _not_an_element(i: int, x: object) -> UnsatisfiedConstraint:
@@ -96,7 +83,7 @@ def witness_limbs(pk: ProvingKey, witness: Sequence[int] | np.ndarray) -> np.nda
             i = next(i for i, x in enumerate(witness) if not 0 <= x < 1 << 256)
             raise _not_an_element(i, witness[i]) from None
         w = np.frombuffer(data, dtype="<u8").reshape(-1, 4).astype(np.uint64, copy=False)  # no copy on LE hosts
-    bad = _first_not_below_r(w)
+    bad = first_not_below(w)
     if bad >= 0:
         raise _not_an_element(bad, limbs_to_ints(w[bad])[0])
     if q.n_wires and (int(w[0, 0]) != 1 or w[0, 1:].any()):

@@ -58,6 +58,9 @@ WEI_PER_GWEI = 10**9
 # How old (seconds, snapshot block time - the aggregator round's updatedAt) a price may be before the
 # round is refused: a day, Chainlink's longest usual heartbeat. Set per asset, per chain or globally.
 DEFAULT_MAX_PRICE_AGE_S = 86_400
+# Seconds of a feed's maxAge (SPEC §4) kept for the time between signing and inclusion:
+# a few blocks and fee-bumped replacements on a slow chain.
+DEFAULT_INCLUSION_MARGIN_S = 120
 
 # Keys that would hold a secret: never accepted from the TOML, whatever section they are in.
 _SECRET_KEYS = {"password", "private_key", "privatekey", "secret", "mnemonic", "seed", "passphrase", "key_password"}
@@ -173,6 +176,10 @@ class RelayerSettings(_Model):
     circuit_dir: Path = Field(default=Path("circuit"), description="solvency circuit keys folder (relative to the config file)")
     max_price_age_s: Int = Field(default=DEFAULT_MAX_PRICE_AGE_S, gt=0,
                                  description="default for every chain: refuse a round whose oracle price is older")
+    # a round signed when its data is just under a feed's maxAge reverts AttestationTooOld if its
+    # transaction is mined later than that: this much of maxAge is kept for proving, relaying, fee bumps
+    inclusion_margin_s: Int = Field(default=DEFAULT_INCLUSION_MARGIN_S, ge=0,
+                                    description="refuse to prove or sign data older than a feed's maxAge minus this")
 
     @field_validator("database_url")
     @classmethod

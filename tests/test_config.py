@@ -369,3 +369,15 @@ def test_max_price_age_must_be_positive(tmp_path):
     msg = bad(tmp_path, GOOD.replace("quorum = 2", "quorum = 2\nmax_price_age_s = -1"), "relayer.max_price_age_s")
     assert "chains[" not in msg, msg
     bad(tmp_path, GOOD, "relayer.max_price_age_s", "RELAYER_MAX_PRICE_AGE_S", env={"RELAYER_MAX_PRICE_AGE_S": "0"})
+
+
+def test_inclusion_margin_default_override_and_bounds(tmp_path):
+    from relayer.config import DEFAULT_INCLUSION_MARGIN_S
+
+    assert load_text(tmp_path, GOOD).relayer.inclusion_margin_s == DEFAULT_INCLUSION_MARGIN_S == 120
+    assert load_text(tmp_path, GOOD.replace("quorum = 2", "quorum = 2\ninclusion_margin_s = 0")).relayer.inclusion_margin_s == 0
+    assert load_text(tmp_path, GOOD, env={"RELAYER_INCLUSION_MARGIN_S": "900"}).relayer.inclusion_margin_s == 900
+    bad(tmp_path, GOOD.replace("quorum = 2", "quorum = 2\ninclusion_margin_s = -1"), "relayer.inclusion_margin_s",
+        "greater than or equal to 0")
+    bad(tmp_path, GOOD, "relayer.inclusion_margin_s", "RELAYER_INCLUSION_MARGIN_S",
+        env={"RELAYER_INCLUSION_MARGIN_S": "soon"})

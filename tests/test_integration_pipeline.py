@@ -375,6 +375,41 @@ def test_data_older_than_a_feeds_max_age_is_refused_before_signing(devnet: dict[
         p.close()
 
 
+def test_data_within_the_inclusion_margin_of_max_age_is_refused(devnet: dict[str, Any]) -> None:
+    """Chains 0 and 1 move maxAge - 300 s ahead of chain 2: the round's data is still younger than the
+    feeds' maxAge, but a transaction mined more than ~300 s later would revert AttestationTooOld. With
+    inclusion_margin_s = 600 it is refused before proving; a margin as large as maxAge is refused
+    saying so; with no margin the same data is attested and accepted by every feed."""
+    from relayer.devnet.deploy import FEED_MAX_AGE_S
+    from relayer.errors import ChainError
+
+    cfg = config_of(devnet)
+    for _ in range(2):  # chain 2's snapshot block is fresh: its age comes from the warp alone
+        rpc(cfg.chains[2].rpc[0], "evm_mine", [])
+    for c in cfg.chains[:2]:
+        rpc(c.rpc[0], "evm_increaseTime", [FEED_MAX_AGE_S - 300])
+        rpc(c.rpc[0], "evm_mine", [])
+        rpc(c.rpc[0], "evm_mine", [])
+    for margin, pattern in ((600, r"devnet-0's feed accepts data at most 3600 s old \(maxAge\): only \d+ s would "
+                                  r"be left .* less than relayer.inclusion_margin_s = 600 s"),
+                            (FEED_MAX_AGE_S, r"inclusion_margin_s = 3600 s leaves no time at all under it")):
+        p = make_pipeline(config_of(devnet, inclusion_margin_s=margin))
+        try:
+            with pytest.raises(ChainError, match=pattern):
+                p.run_once(force=True)
+            assert p.store.rounds() == []  # refused before a round was opened
+        finally:
+            p.close()
+    p = make_pipeline(config_of(devnet, inclusion_margin_s=0))
+    try:
+        done = p.run_once(force=True)
+        assert done.status == "done", done
+        for i in range(3):
+            assert accepted_rounds(cfg, i) == [done.round]
+    finally:
+        p.close()
+
+
 def test_heartbeat_counts_data_time_so_idle_chains_are_not_republished(devnet: dict[str, Any]) -> None:
     """The heartbeat fires when the data the relayer could attest is heartbeat_s newer than what the
     feeds hold. Chains that produce no block offer nothing newer: the wall clock passing the heartbeat

@@ -192,17 +192,28 @@ class RoundPipeline:
         return max_age, max(head_time, int(time.time()))
 
     def data_age_problem(self, round_no: int, oldest: ChainSnapshot) -> str | None:
-        """Why a round whose data time is `oldest`'s block timestamp is already too old for some
-        feed (it would revert AttestationTooOld), or None. ChainError when a feed cannot be read."""
+        """Why a round whose data time is `oldest`'s block timestamp is too old for some feed: older
+        than its maxAge (it would revert AttestationTooOld), or within `inclusion_margin_s` of it (it
+        would revert if its transaction took that long to be mined); or None. ChainError when a feed
+        cannot be read."""
+        margin = self.cfg.relayer.inclusion_margin_s
         for c in self.cfg.chains:
             max_age, now = self.feed_clock(c)
             age = now - oldest.timestamp
+            where = (f"round {round_no}: its data time is {oldest.chain_name}'s snapshot block {oldest.block_number} "
+                     f"(timestamp {oldest.timestamp}, the oldest of the round's chains), {age} s before {c.name}'s "
+                     f"clock; {c.name}'s feed accepts data at most {max_age} s old (maxAge)")
             if age > max_age:
-                return (f"round {round_no}: its data time is {oldest.chain_name}'s snapshot block {oldest.block_number} "
-                        f"(timestamp {oldest.timestamp}, the oldest of the round's chains), {age} s before {c.name}'s "
-                        f"clock; {c.name}'s feed accepts data at most {max_age} s old (maxAge) and would revert "
-                        f"AttestationTooOld. {oldest.chain_name} may have stopped producing blocks (an anvil devnet "
-                        "mines only on transactions: mine a block) or its RPC serves a stale head; not signing")
+                return (f"{where} and would revert AttestationTooOld. {oldest.chain_name} may have stopped producing "
+                        "blocks (an anvil devnet mines only on transactions: mine a block) or its RPC serves a stale "
+                        "head; not signing")
+            if age + margin > max_age:
+                if margin >= max_age:
+                    return (f"{where}, and relayer.inclusion_margin_s = {margin} s leaves no time at all under it: "
+                            f"lower inclusion_margin_s below {max_age} (or raise the feed's maxAge); not signing")
+                return (f"{where}: only {max_age - age} s would be left for its transaction to be mined, less than "
+                        f"relayer.inclusion_margin_s = {margin} s, and it would likely revert AttestationTooOld. "
+                        f"{oldest.chain_name} may be producing blocks slowly or its RPC serves a stale head; not signing")
         return None
 
     def check_data_age(self, round_no: int, oldest: ChainSnapshot) -> None:

@@ -456,8 +456,23 @@ def load_config(
         lbase = Path.cwd() if ("chains", i, "ledger") in sources else path.resolve().parent
         ledger = c.ledger if c.ledger is not None else Path("ledgers") / f"{c.name}.json"
         chains.append(c.model_copy(update={"ledger": ledger if ledger.is_absolute() else lbase / ledger}))
-    return cfg.model_copy(update={"relayer": cfg.relayer.model_copy(update={"keys": keys, "circuit_dir": circuit_dir}),
+    # a SQLite file: relative to the config file too (or the cwd when set by a variable or flag). Started
+    # from another directory, a cwd-relative database would be a new, empty one: the nonces, signing
+    # intents and submissions of the real one silently left behind.
+    dbase = Path.cwd() if ("relayer", "database_url") in sources else path.resolve().parent
+    database_url = resolve_sqlite_url(cfg.relayer.database_url, dbase)
+    return cfg.model_copy(update={"relayer": cfg.relayer.model_copy(update={"keys": keys, "circuit_dir": circuit_dir,
+                                                                            "database_url": database_url}),
                                   "chains": tuple(chains)})
+
+
+def resolve_sqlite_url(url: str, base: Path) -> str:
+    """`url` with a relative SQLite file path made absolute against `base`; any other URL (PostgreSQL,
+    an absolute path, an in-memory database) unchanged."""
+    m = re.match(r"^(sqlite(?:\+[a-z0-9_]+)?:///)([^?]*)(\?.*)?$", url)
+    if m is None or m.group(2) in ("", ":memory:") or m.group(2).startswith("file:") or Path(m.group(2)).is_absolute():
+        return url
+    return f"{m.group(1)}{(base / m.group(2)).resolve()}{m.group(3) or ''}"
 
 
 def _reject_secrets(path: Path, node: Any, loc: tuple[Any, ...]) -> None:
@@ -545,6 +560,9 @@ def _set_path(
     loc: tuple[Any, ...] = ("chains", idx)
     if rest[0] == "gas" and len(rest) == 2:
         gas = chain.setdefault("gas", {})
+        if not isinstance(gas, dict):
+            raise ConfigError(f"{path}: chains[{idx}].gas: must be a table ([chains.gas] with max_fee_gwei, "
+                              f"priority_fee_gwei), got {gas!r}; {source} cannot set a field in it")
         gas[rest[1]] = value
         loc += ("gas", rest[1])
     elif rest[0] == "assets" and len(rest) == 3:

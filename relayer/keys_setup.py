@@ -1,7 +1,7 @@
 """Where the solvency circuit's keys live: one folder holding `circuit.json` (capacity and the public
 market parameters the statement uses), `proving_key.bin` and `verifying_key.json` (SPEC §5.5).
 
-`relayer setup solvency` / the devnet create it with a DEVELOPMENT setup (one local contribution,
+`relayer circuit setup` / the devnet create it with a DEVELOPMENT setup (one local contribution,
 labelled dev; every load warns). The feed's verifier is deployed from the verifying key found here.
 """
 
@@ -68,7 +68,7 @@ class CircuitSpec:
                     for u, s in obj["market"]["underlyings"].items()}
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise FormatError(f"{where}: malformed circuit description ({exc!r}); regenerate it with "
-                              "`relayer setup solvency`") from None
+                              "`relayer circuit setup --out DIR`") from None
         return cls(cap, unds)
 
 
@@ -118,7 +118,7 @@ def load_solvency_keys(key_dir: Path) -> SolvencyKeys:
     meta_path = key_dir / CIRCUIT_FILE
     if not meta_path.is_file() or not (key_dir / VK_FILE).is_file():
         raise ConfigError(f"{key_dir}: no solvency circuit keys here ({CIRCUIT_FILE}, {VK_FILE}); create them with "
-                          "`relayer setup solvency --out DIR` (the devnet does it for you) or fix relayer.circuit_dir")
+                          "`relayer circuit setup --out DIR` (the devnet does it for you) or fix relayer.circuit_dir")
     try:
         meta = json.loads(meta_path.read_text())
     except (OSError, ValueError) as exc:

@@ -381,3 +381,27 @@ def test_inclusion_margin_default_override_and_bounds(tmp_path):
         "greater than or equal to 0")
     bad(tmp_path, GOOD, "relayer.inclusion_margin_s", "RELAYER_INCLUSION_MARGIN_S",
         env={"RELAYER_INCLUSION_MARGIN_S": "soon"})
+
+
+def test_relative_sqlite_database_is_beside_the_config_file_not_the_cwd(tmp_path, monkeypatch):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    cfg = load_text(tmp_path, GOOD)
+    assert cfg.relayer.database_url == f"sqlite:///{tmp_path.resolve() / 'relayer.db'}"
+    cfg = load_text(tmp_path, GOOD.replace("sqlite:///relayer.db", "sqlite:///state/r.db?timeout=5"))
+    assert cfg.relayer.database_url == f"sqlite:///{tmp_path.resolve() / 'state' / 'r.db'}?timeout=5"
+    # absolute paths, in-memory databases and PostgreSQL are left as they are
+    for url in (f"sqlite:///{tmp_path / 'abs.db'}", "sqlite:///:memory:", "postgresql://db.example/relayer"):
+        assert load_text(tmp_path, GOOD.replace("sqlite:///relayer.db", url)).relayer.database_url == url
+    # given by a variable, a relative path is relative to the working directory, like any CLI path
+    cfg = load_text(tmp_path, GOOD, env={"RELAYER_DATABASE_URL": "sqlite:///from-env.db"})
+    assert cfg.relayer.database_url == f"sqlite:///{elsewhere.resolve() / 'from-env.db'}"
+
+
+def test_override_into_a_gas_value_that_is_not_a_table(tmp_path):
+    text = GOOD.replace("[chains.gas]\nmax_fee_gwei = 50\npriority_fee_gwei = 1.5\n", "").replace(
+        "confirmations = 2", 'confirmations = 2\ngas = "fast"')
+    assert 'gas = "fast"' in text and "[chains.gas]" not in text
+    bad(tmp_path, text, "chains[0].gas", "must be a table", "RELAYER_CHAINS__ALPHA__GAS__MAX_FEE_GWEI",
+        env={"RELAYER_CHAINS__ALPHA__GAS__MAX_FEE_GWEI": "5"})

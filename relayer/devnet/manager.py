@@ -236,7 +236,7 @@ def write_devnet_config(devnet_dir: Path, state: dict[str, Any]) -> Path:
         })
     doc = {
         "relayer": {
-            "database_url": f"sqlite:///{devnet_dir / 'relayer.db'}",
+            "database_url": "sqlite:///relayer.db",  # beside this file (load_config resolves it there)
             "round_interval_s": 10,
             "heartbeat_s": 300,
             "deviation_bps": 50,

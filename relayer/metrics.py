@@ -32,7 +32,9 @@ PROOF_SECONDS = Histogram("relayer_proof_seconds", "Seconds to prove one chain's
                           ["backend", "chain"], registry=REGISTRY, buckets=_LATENCY_BUCKETS)
 FEED_UPDATE_GAS = Gauge("relayer_feed_update_gas", "Gas used by the last accepted feed update", ["chain"],
                         registry=REGISTRY)
-FEED_UPDATE_GAS_TOTAL = Counter("relayer_feed_gas_spent", "Gas used by accepted feed updates", ["chain"],
+# counted by the submitter once per mined transaction, when its receipt is first recorded in the store
+FEED_UPDATE_GAS_TOTAL = Counter("relayer_feed_gas_spent", "Gas used by every mined transaction of the relayer "
+                                "(submits and their replacements, cancels; successful or reverted)", ["chain"],
                                 registry=REGISTRY)
 SIGNER_BALANCE_WEI = Gauge("relayer_signer_balance_wei", "Native balance of each operator account", ["chain", "signer"],
                            registry=REGISTRY)

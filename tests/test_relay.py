@@ -427,7 +427,8 @@ def test_reverting_feed_fails_alone(anvil_chains: list[AnvilProcess], signer_set
     assert out[chains[0].chain_id].state == out[chains[2].chain_id].state == SubmissionState.INCLUDED
     rec = store.get_round(1)
     assert rec is not None and rec.state == RoundState.FAILED
-    assert rec.reason == f"submission failed on {chains[1].chain_id}: the feed would revert: ProofRejected()"
+    assert rec.reason == (f"submission failed on {chains[1].chain_id}: the feed would revert: ProofRejected(); "
+                          f"included on {chains[0].chain_id}, {chains[2].chain_id}")
 
 
 class Crash(BaseException):

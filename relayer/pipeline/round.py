@@ -42,7 +42,7 @@ from relayer.errors import ChainError, HaltError, RelayerError, VerificationErro
 from relayer.keys_setup import SolvencyKeys
 from relayer.pipeline.market import ChainStatement, chain_statement, load_book
 from relayer.pipeline.prover import ChainProver, ProveJob
-from relayer.storage import RoundState, Store
+from relayer.storage import RoundState, Store, SubmissionState
 from relayer.types import ChainSnapshot
 from relayer.watch.reorg import ReorgTracker
 from relayer.watch.snapshot import take_snapshot
@@ -236,10 +236,14 @@ class RoundPipeline:
         return last + 1
 
     def last_published(self) -> Attestation | None:
-        """The attestation of the newest round that reached a feed (done or submitting)."""
-        for rec in reversed(self.store.rounds([RoundState.DONE, RoundState.SUBMITTING])):
+        """The attestation of the newest round that reached a feed: done, submitting, or included on
+        at least one feed whatever its final state (a round `failed` on one feed is on the others; left
+        out, every interval would re-prove and republish to all feeds, heartbeat and deviation ignored)."""
+        published = {rec.round for rec in self.store.rounds([RoundState.DONE, RoundState.SUBMITTING])}
+        published.update(self.store.rounds_with_submission_state(SubmissionState.INCLUDED))
+        for round_no in sorted(published, reverse=True):
             try:
-                return self.store.get_attestation(rec.round)[0]
+                return self.store.get_attestation(round_no)[0]
             except HaltError:
                 raise  # a stored attestation that fails its own hash: corrupt database, never skipped
             except RelayerError:
@@ -442,15 +446,14 @@ class RoundPipeline:
         self.progress(f"round {att.round}: submitting to {len(self.cfg.chains)} feed(s)")
         results = self.relay.relay_round(att.round)
         states = {cid: r.state.value for cid, r in results.items()}
-        for cid, r in results.items():
-            name = self.chain_by_id(cid).name
-            if r.state.value == "included":
-                if r.gas_used:
-                    metrics.FEED_UPDATE_GAS.labels(chain=name).set(r.gas_used)
-                    metrics.FEED_UPDATE_GAS_TOTAL.labels(chain=name).inc(r.gas_used)
-                metrics.FEED_LAST_ROUND.labels(chain=name).set(att.round)
+        # gas is counted by the submitter when a receipt is first recorded (once per mined transaction,
+        # reverts and cancels included), not here: this runs again for every resumed round
+        included = [cid for cid, r in results.items() if r.state == SubmissionState.INCLUDED]
+        for cid in included:
+            metrics.FEED_LAST_ROUND.labels(chain=self.chain_by_id(cid).name).set(att.round)
         ratio = ratio_e8(att.totalAssets, att.totalLiabilities)
-        metrics.FEED_RATIO_E8.set(ratio)
+        if included:  # the ratio the relayer last published: only once some feed holds it
+            metrics.FEED_RATIO_E8.set(ratio)
         solvent = att.totalAssets >= att.totalLiabilities
         rec = self.store.get_round(att.round)
         state = rec.state if rec is not None else RoundState.SUBMITTING

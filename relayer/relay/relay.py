@@ -45,7 +45,8 @@ class Relay:
     def relay_round(self, round: int, chains: Sequence[int] | None = None) -> dict[int, SubmissionRecord]:
         """Submit `round` to every chain (or `chains`) in parallel; returns each submission's record.
         The round becomes `done` when every submission is included or skipped, `failed` when all
-        are settled and one failed; otherwise it stays `submitting` for a later call."""
+        are settled and one failed (even if others were included: its reason names both); otherwise
+        it stays `submitting` for a later call."""
         rec = self.store.get_round(round)
         if rec is None:
             raise RelayError(f"no round {round} in the store")
@@ -88,8 +89,13 @@ class Relay:
         if set(subs) != set(self.submitters) or not all(s.state.terminal for s in subs.values()):
             return
         failed = [f"{c}: {s.reason}" for c, s in sorted(subs.items()) if s.state == SubmissionState.FAILED]
+        included = [str(c) for c, s in sorted(subs.items()) if s.state == SubmissionState.INCLUDED]
         if failed:
-            self.store.advance_round(round, RoundState.FAILED, "submission failed on " + "; ".join(failed))
+            # still `failed` when other feeds took it (the operator must look at the failed feed); the
+            # reason says where it landed, and the publish triggers count it as published there
+            # (RoundPipeline.last_published), so the next round waits for the heartbeat or a deviation
+            where = f"; included on {', '.join(included)}" if included else ""
+            self.store.advance_round(round, RoundState.FAILED, "submission failed on " + "; ".join(failed) + where)
         else:
             self.store.advance_round(round, RoundState.DONE)
         self._on_event("round_finished", {"round": round, "failed": failed})

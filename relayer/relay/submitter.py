@@ -27,6 +27,7 @@ from eth_account import Account
 from eth_utils import to_checksum_address
 from web3.exceptions import ContractCustomError, ContractLogicError, TransactionNotFound, Web3RPCError
 
+from relayer import metrics
 from relayer.attest.eip712 import Attestation, attestation_digest, recover_signer
 from relayer.config import GasPolicy
 from relayer.contracts import decode_error, load_artifact
@@ -354,11 +355,14 @@ class FeedSubmitter:
         if tx.kind == "cancel":
             reason = tx.note or "cancelled"
             self.store.transition(round, self.chain_id, SubmissionState.SKIPPED, reason, tx_hash=tx.tx_hash,
-                                  tx_status="mined")
+                                  block_number=block, gas_used=gas, tx_status="mined")
+            self._gas_spent(gas)
             self._on_event("skipped", {"round": round, "chain_id": self.chain_id, "reason": reason})
         elif int(receipt["status"]) == 1:
             self.store.transition(round, self.chain_id, SubmissionState.INCLUDED, None, tx_hash=tx.tx_hash,
                                   block_number=block, gas_used=gas, tx_status="mined")
+            self._gas_spent(gas)
+            metrics.FEED_UPDATE_GAS.labels(chain=self.name).set(gas)
             log.info("chain %s round %d: included in block %d (%s, gas %d)", self.name, round, block, tx.tx_hash, gas)
             self._on_event("included", {"round": round, "chain_id": self.chain_id, "tx_hash": tx.tx_hash, "gas_used": gas})
         else:
@@ -369,14 +373,25 @@ class FeedSubmitter:
                 reason = f"{skip}; our {tx.tx_hash} reverted in block {block}: {why}"
                 self.store.transition(round, self.chain_id, SubmissionState.SKIPPED, reason, tx_hash=tx.tx_hash,
                                       block_number=block, gas_used=gas, tx_status="mined")
+                self._gas_spent(gas)
                 self._on_event("skipped", {"round": round, "chain_id": self.chain_id, "reason": reason})
             else:
                 self._fail(round, f"{tx.tx_hash} reverted in block {block}: {why}", tx_hash=tx.tx_hash,
-                           tx_status="mined")
+                           tx_status="mined", block_number=block, gas_used=gas)
+                self._gas_spent(gas)
 
-    def _fail(self, round: int, reason: str, tx_hash: str | None = None, tx_status: str | None = None) -> None:
+    def _gas_spent(self, gas: int) -> None:
+        """Count a mined transaction's gas, right after its receipt was recorded (its `mined` mark
+        committed): a transaction marked mined is never settled again, by this process or a restarted
+        one, so each is counted once; one dying between the commit and this line takes its counter
+        (which restarts at 0) with it."""
+        metrics.FEED_UPDATE_GAS_TOTAL.labels(chain=self.name).inc(gas)
+
+    def _fail(self, round: int, reason: str, tx_hash: str | None = None, tx_status: str | None = None,
+              block_number: int | None = None, gas_used: int | None = None) -> None:
         log.error("chain %s round %d: failed: %s", self.name, round, reason)
-        self.store.transition(round, self.chain_id, SubmissionState.FAILED, reason, tx_hash=tx_hash, tx_status=tx_status)
+        self.store.transition(round, self.chain_id, SubmissionState.FAILED, reason, tx_hash=tx_hash, tx_status=tx_status,
+                              block_number=block_number, gas_used=gas_used)
         self._on_event("failed", {"round": round, "chain_id": self.chain_id, "reason": reason})
 
     # ------------------------------------------------------------------ chain reads

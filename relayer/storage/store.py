@@ -425,6 +425,14 @@ class Store:
         s.add(SubmissionEventRow(round=row.round, chain_id=row.chain_id, state=state.value, reason=reason,
                                  tx_hash=tx_hash or row.tx_hash, at=now))
 
+    def rounds_with_submission_state(self, state: SubmissionState) -> list[int]:
+        """Round numbers (ascending) with at least one submission in `state`; e.g. `included`: the
+        rounds that reached some feed, whatever the round's own final state."""
+        with self._tx() as s:
+            q = (select(SubmissionRow.round).where(SubmissionRow.state == state.value).distinct()
+                 .order_by(SubmissionRow.round))
+            return [int(r) for r in s.exec(q).all()]
+
     def record_sent(self, round: int, chain_id: int, sender: str, tx_hash: str, raw: bytes, nonce: int | None,
                     max_fee_wei: int, priority_fee_wei: int, kind: str = "submit",
                     allocate: bool = False, note: str | None = None) -> SentTx:

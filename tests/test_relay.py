@@ -267,6 +267,17 @@ def states(store: Store, round: int, chain_id: int) -> list[str]:
     return [e.state.value for e in store.submission_events(round, chain_id)]
 
 
+def gas_spent(c: Chain) -> float:
+    """relayer_feed_gas_spent_total of the chain (label as make_relay names it)."""
+    from relayer import metrics
+
+    return metrics.REGISTRY.get_sample_value("relayer_feed_gas_spent_total", {"chain": f"chain-{c.chain_id}"}) or 0.0
+
+
+def receipt_gas(c: Chain, tx_hash: str) -> int:
+    return int(c.w3.eth.get_transaction_receipt(tx_hash)["gasUsed"])
+
+
 def test_fee_cap_is_respected(lone_feed: tuple[Chain, bytes, Store]) -> None:
     chain, op_key, store = lone_feed
     op = Account.from_key(op_key).address
@@ -330,8 +341,11 @@ def test_stuck_transaction_is_replaced_with_bumped_fees(lone_feed: tuple[Chain, 
                 rpc(chain, "evm_mine")  # the pool now holds only the replacement
 
     opts = RelayOptions(receipt_timeout_s=1.0, poll_interval_s=0.05, max_attempts=3, backoff_base_s=0.05)
+    gas0 = gas_spent(chain)
     sub = make_relay(store, [chain], op_key, options=opts, on_event=hook).relay_round(1)[chain.chain_id]
     assert sub.state == SubmissionState.INCLUDED and sub.tx_hash == seen[1]
+    # two transactions sent, one mined: its gas counted once
+    assert gas_spent(chain) - gas0 == receipt_gas(chain, seen[1]) == sub.gas_used
     first, second = store.sent_txs(1, chain.chain_id)
     assert (first.status, second.status) == ("replaced", "mined") and first.nonce == second.nonce
     assert second.max_fee_wei * 8 >= first.max_fee_wei * 9 and second.priority_fee_wei * 8 >= first.priority_fee_wei * 9
@@ -429,6 +443,13 @@ def test_reverting_feed_fails_alone(anvil_chains: list[AnvilProcess], signer_set
     assert rec is not None and rec.state == RoundState.FAILED
     assert rec.reason == (f"submission failed on {chains[1].chain_id}: the feed would revert: ProofRejected(); "
                           f"included on {chains[0].chain_id}, {chains[2].chain_id}")
+    # it is on two feeds: the publish triggers (heartbeat, deviation) measure from it
+    from types import SimpleNamespace
+
+    from relayer.pipeline.round import RoundPipeline
+
+    last = RoundPipeline.last_published(SimpleNamespace(store=store))  # type: ignore[arg-type]
+    assert last is not None and last.round == 1
 
 
 class Crash(BaseException):
@@ -465,9 +486,12 @@ def test_pending_transaction_of_a_round_that_landed_elsewhere_is_cancelled(
     prepare_round(other, [chain], 1, signer_set, 2, att=store.get_attestation(1)[0])
     assert make_relay(other, [chain], other_key).relay_round(1)[chain.chain_id].state == SubmissionState.INCLUDED
 
+    gas0 = gas_spent(chain)
     sub = make_relay(store, [chain], op_key).resume()[1][chain.chain_id]
     assert sub.state == SubmissionState.SKIPPED and (sub.reason or "").startswith("already on feed")
     submit, cancel = store.sent_txs(1, chain.chain_id)
+    # the cancel's gas is spent too: counted, and stored with the submission
+    assert gas_spent(chain) - gas0 == receipt_gas(chain, cancel.tx_hash) == sub.gas_used == 21_000
     assert (submit.tx_hash, submit.status) == (recorded.tx_hash, "replaced")
     assert (cancel.kind, cancel.status, cancel.nonce) == ("cancel", "mined", recorded.nonce)
     mined = chain.w3.eth.get_transaction(cancel.tx_hash)
@@ -574,8 +598,10 @@ def test_crash_between_seeing_the_receipt_and_recording_inclusion_still_ends_inc
         return real(self, round, chain_id, state, *a, **kw)
 
     monkeypatch.setattr(Store, "transition", dies_at_included)
+    gas0 = gas_spent(chain)
     with pytest.raises(Crash):
         make_relay(store, [chain], op_key).relay_round(1)
+    assert gas_spent(chain) == gas0  # nothing recorded, nothing counted: the restart settles it
     monkeypatch.setattr(Store, "transition", real)
     assert chain.feed.functions.lastRound().call() == 1  # our transaction landed
     (tx,) = store.sent_txs(1, chain.chain_id)
@@ -585,4 +611,34 @@ def test_crash_between_seeing_the_receipt_and_recording_inclusion_still_ends_inc
     assert sub.state == SubmissionState.INCLUDED, sub.reason
     assert sub.tx_hash == tx.tx_hash and sub.gas_used and sub.block_number
     assert [t.status for t in store.sent_txs(1, chain.chain_id)] == ["mined"]
+    assert gas_spent(chain) - gas0 == receipt_gas(chain, tx.tx_hash) == sub.gas_used
+    # resuming again (a restart, the round done) finds nothing to settle and counts nothing
+    make_relay(store, [chain], op_key).resume()
+    assert gas_spent(chain) - gas0 == sub.gas_used
     assert_nonces_consistent(store, chain, Account.from_key(op_key).address)
+
+
+def test_gas_of_a_mined_reverted_submit_is_counted_once(lone_feed: tuple[Chain, bytes, Store]) -> None:
+    """Our submit passes eth_estimateGas but is mined after the attestation aged past the feed's
+    maxAge (3600 s): it reverts AttestationTooOld in the block. Its gas was spent: counted once,
+    stored with the failed submission; a later resume counts nothing more."""
+    chain, op_key, store = lone_feed
+    rpc(chain, "evm_setAutomine", False)
+    sent: list[str] = []
+
+    def hook(name: str, data: dict[str, Any]) -> None:
+        if name == "broadcast" and not sent:
+            sent.append(data["tx_hash"])
+            rpc(chain, "evm_increaseTime", hex(4000))
+            rpc(chain, "evm_mine")
+            rpc(chain, "evm_setAutomine", True)
+
+    gas0 = gas_spent(chain)
+    sub = make_relay(store, [chain], op_key, on_event=hook).relay_round(1)[chain.chain_id]
+    assert sub.state == SubmissionState.FAILED and f"{sent[0]} reverted in block" in (sub.reason or "")
+    assert chain.w3.eth.get_transaction_receipt(sent[0])["status"] == 0
+    assert chain.feed.functions.lastRound().call() == 0
+    assert gas_spent(chain) - gas0 == receipt_gas(chain, sent[0]) == sub.gas_used > 21_000
+    assert [t.status for t in store.sent_txs(1, chain.chain_id)] == ["mined"]
+    make_relay(store, [chain], op_key).resume()  # the round is failed: nothing to resume
+    assert gas_spent(chain) - gas0 == sub.gas_used

@@ -306,9 +306,14 @@ def test_attested_round_whose_data_aged_past_max_age_while_down_is_failed_not_si
 
 def test_unreachable_rpc_at_start_is_a_clear_error(devnet: dict[str, Any]) -> None:
     from relayer.config import load_config
+    from relayer.pipeline.build import build_pipeline
 
     cfg = load_config(Path(devnet["config"]), env={}, overrides={"chains.devnet-2.rpc": "http://127.0.0.1:9"})
-    p = make_pipeline(cfg)
+    # refused at start by the feed preflight (relayer.pipeline.preflight), before anything is opened
+    with pytest.raises(ChainError, match=r"devnet-2 .*127\.0\.0\.1:9"):
+        make_pipeline(cfg)
+    # and without it, by the round's own snapshot (an RPC that goes down after the start)
+    p = build_pipeline(cfg, backend="cpu", prover_workers=0, env=ENV, rpc_timeout_s=5, preflight=False)
     try:
         with pytest.raises(ChainError, match=r"127\.0\.0\.1:9"):
             p.run_once(force=True)

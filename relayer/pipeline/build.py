@@ -1,7 +1,8 @@
 """Assemble a RoundPipeline from a config: the store, the circuit keys, the operator signers
 (encrypted keystores, password from the environment) and the relay (relayer.relay: one submitter
 per feed, chains in parallel). Everything is checked
-before the first network call: config, keystores and passwords, key folder, ledgers."""
+before the first network call: config, keystores and passwords, key folder, ledgers; then, before
+anything is proven, that every feed matches (relayer.pipeline.preflight)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from relayer.config import RelayerConfig
 from relayer.errors import ConfigError
 from relayer.keys_setup import load_solvency_keys
 from relayer.pipeline.market import load_book
+from relayer.pipeline.preflight import require_feeds_match
 from relayer.pipeline.round import RoundPipeline
 from relayer.relay.relay import Relay, http_web3
 from relayer.relay.submitter import RelayOptions
@@ -33,11 +35,20 @@ def open_signers(cfg: RelayerConfig, env: Mapping[str, str] | None = None) -> li
 
 def build_pipeline(cfg: RelayerConfig, *, backend: str | None = None, prover_workers: int | None = None,
                    env: Mapping[str, str] | None = None, relay_options: RelayOptions | None = None,
-                   rpc_timeout_s: float = 10.0, progress: Callable[[str], None] = lambda m: None) -> RoundPipeline:
+                   rpc_timeout_s: float = 10.0, progress: Callable[[str], None] = lambda m: None,
+                   preflight: bool = True) -> RoundPipeline:
+    """The pipeline `relayer run` (the daemon) and `relayer round --once` run. With `preflight`
+    (default), every feed is read first and a mismatch with this config (chain id, not a feed, its
+    verifier's key, unregistered keys, threshold vs quorum, signer set versions) fails the start:
+    ConfigError, or ChainError when an RPC does not answer. `preflight=False` is for tests that build
+    a deliberately mismatched setup to see the round itself refuse it."""
     signers = open_signers(cfg, env)  # a wrong password fails here, before any network call
     for c in cfg.chains:
         load_book(c)  # a malformed ledger fails here, listing its bad rows
     keys = load_solvency_keys(cfg.relayer.circuit_dir)
+    if preflight:
+        progress(f"checking {len(cfg.chains)} feed(s) against the configuration")
+        require_feeds_match(cfg, signers, keys.vk, rpc_timeout_s=rpc_timeout_s)
     store = Store(cfg.relayer.database_url)
     # the first operator key pays for the feed transactions on every chain
     # a chain that is down costs a round at most ~3 RPC timeouts; its submission stays unfinished in the

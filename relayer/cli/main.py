@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import importlib
-import logging
+import os
 import sys
 
 import click
 
+from relayer import logs
 from relayer.errors import RelayerError
 
 # (module, attribute) of each top-level subcommand; imported lazily so that `relayer --help`
@@ -43,12 +44,21 @@ class _LazyGroup(click.Group):
         return super().get_command(ctx, cmd_name)
 
 
+# the long-running and round commands log what they do (rounds, the prover chosen) by default
+_INFO_BY_DEFAULT = {"run", "round"}
+
+
 @click.group(cls=_LazyGroup)
 @click.option("-v", "--verbose", count=True, help="More log output (-v info, -vv debug).")
-def cli(verbose: int) -> None:
+@click.option("--log-level", type=click.Choice(logs.LEVELS, case_sensitive=False), default=None,
+              help="Log level (default: RELAYER_LOG_LEVEL, else info for run/round, warning otherwise).")
+@click.option("--log-format", type=click.Choice(logs.FORMATS, case_sensitive=False), default=None,
+              help="text, or json: one object per line (default: RELAYER_LOG_FORMAT, else text).")
+@click.pass_context
+def cli(ctx: click.Context, verbose: int, log_level: str | None, log_format: str | None) -> None:
     """Multi-chain solvency oracle and cross-chain proof relayer."""
-    level = logging.WARNING - 10 * min(verbose, 2)
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    default = "INFO" if ctx.invoked_subcommand in _INFO_BY_DEFAULT else "WARNING"
+    logs.configure(*logs.resolve(log_level, log_format, verbose, default, os.environ))
 
 
 def main() -> None:

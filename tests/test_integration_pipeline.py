@@ -437,3 +437,47 @@ def test_heartbeat_counts_data_time_so_idle_chains_are_not_republished(devnet: d
         assert last.timestamp - first_att.timestamp >= 5
     finally:
         p.close()
+
+
+def test_verify_reads_acceptance_logs_in_bounded_ranges_not_from_block_0(devnet: dict[str, Any],
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """`relayer verify` finds a feed's RoundAccepted event in the block its inclusion was recorded in;
+    without that record, from the round's snapshot block in windows of LOG_WINDOW blocks. Hosted RPCs
+    refuse eth_getLogs from block 0 over a long chain."""
+    from rpc_proxy import RpcProxy
+
+    from relayer.pipeline import inspect
+
+    cfg = config_of(devnet)
+    p = make_pipeline(cfg)
+    try:
+        publishes_a_round_on_every_feed(cfg, p)
+        rnd = p.store.last_round_number()
+        for _ in range(20):  # blocks after the acceptance: a scan to the head has ground to cover
+            rpc(cfg.chains[0].rpc[0], "evm_mine", [])
+        ranges: list[tuple[int, int]] = []
+
+        def seen(params: list[Any], result: Any) -> Any:
+            ranges.append((int(params[0]["fromBlock"], 16), int(params[0]["toBlock"], 16)))
+            return result
+
+        with RpcProxy(cfg.chains[0].rpc[0]) as proxy:
+            proxy.rewrite("eth_getLogs", seen)
+            via = cfg.model_copy(update={"chains": (cfg.chains[0].model_copy(update={"rpc": (proxy.url,)}),
+                                                    *cfg.chains[1:])})
+            res = verify_round(via, rnd, store=p.store)
+            assert res["offchain"] == "ok" and res["feeds"][0]["accepted"] and res["feeds"][0]["accepted_count"] == 1
+            included = {s.chain_id: s.block_number for s in p.store.submissions(rnd)}[cfg.chains[0].chain_id]
+            assert ranges == [(included, included)]
+            # no inclusion record (another relayer sent it): from the snapshot block, window by window
+            ranges.clear()
+            monkeypatch.setattr(inspect, "LOG_WINDOW", 8)
+            w3 = Web3(Web3.HTTPProvider(proxy.url))
+            snap = p.store.get_snapshot(p.store.round_snapshots(rnd)[cfg.chains[0].chain_id]).block_number
+            found = inspect._round_accepted_logs(w3, contract(w3, "SolvencyFeed", cfg.chains[0].feed), rnd, None, snap)
+            assert [int(e["args"]["round"]) for e in found] == [rnd]
+            head = w3.eth.block_number
+            assert ranges[0][0] == snap and ranges[-1][1] == head and len(ranges) >= 3
+            assert all(b - a < 8 for a, b in ranges) and all(r2[0] == r1[1] + 1 for r1, r2 in zip(ranges, ranges[1:]))
+    finally:
+        p.close()

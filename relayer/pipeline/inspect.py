@@ -21,7 +21,7 @@ from relayer.errors import ChainError, StorageError, VerificationError
 from relayer.keys_setup import load_solvency_keys
 from relayer.pipeline.market import chain_statement, load_book
 from relayer.pipeline.round import feed_contract, ratio_e8
-from relayer.storage import RoundState, Store
+from relayer.storage import RoundState, Store, SubmissionRecord, SubmissionState
 
 log = logging.getLogger(__name__)
 
@@ -126,6 +126,8 @@ def verify_round(cfg: RelayerConfig, round_no: int, store: Store | None = None, 
     result: dict[str, Any] = {"round": round_no, "offchain": "ok", "ratio_e8": ratio_e8(att.totalAssets, att.totalLiabilities),
                               "solvent": att.totalAssets >= att.totalLiabilities, "dev_setup": keys.dev, "feeds": []}
     verifier_abi = load_artifact("IProofBundleVerifier")[0]
+    subs = {s.chain_id: s for s in store.submissions(round_no)}
+    snap_blocks = {cid: store.get_snapshot(sid).block_number for cid, sid in store.round_snapshots(round_no).items()}
     for c in cfg.chains:
         fr: dict[str, Any] = {"name": c.name, "chain_id": c.chain_id}
         try:
@@ -134,7 +136,7 @@ def verify_round(cfg: RelayerConfig, round_no: int, store: Store | None = None, 
             v = w3.eth.contract(address=f.functions.verifier().call(), abi=verifier_abi)
             fr["verifier_accepts"] = bool(v.functions.verifyBundle(derived, len(att.chains), bundle_bytes).call())
             digest = attestation_digest(att, c.chain_id, c.feed)
-            accepted = [ev for ev in f.events.RoundAccepted().get_logs(from_block=0, argument_filters={"round": round_no})]
+            accepted = _round_accepted_logs(w3, f, round_no, subs.get(c.chain_id), snap_blocks.get(c.chain_id))
             fr["accepted"] = any(bytes(ev["args"]["digest"]) == digest for ev in accepted)
             fr["accepted_count"] = len(accepted)
             fr["feed_last_round"] = int(f.functions.lastRound().call())
@@ -143,6 +145,32 @@ def verify_round(cfg: RelayerConfig, round_no: int, store: Store | None = None, 
             fr.update(verifier_accepts=None, accepted=None, error=str(exc)[:200])
         result["feeds"].append(fr)
     return result
+
+
+# blocks per eth_getLogs request: within what hosted RPCs accept for one call
+LOG_WINDOW = 10_000
+
+
+def _round_accepted_logs(w3: Web3, feed: Any, round_no: int, sub: SubmissionRecord | None,
+                         snapshot_block: int | None) -> list[Any]:
+    """The feed's RoundAccepted events for `round_no`, read where they can be: the block our submission
+    was included in when this relayer recorded one; otherwise from the round's snapshot block on this
+    chain (a round cannot be accepted before it) to the head, in LOG_WINDOW-block requests; never from
+    block 0, which hosted RPCs refuse."""
+    ev = feed.events.RoundAccepted()
+    flt = {"round": round_no}
+    if sub is not None and sub.state == SubmissionState.INCLUDED and sub.block_number is not None:
+        found = ev.get_logs(from_block=sub.block_number, to_block=sub.block_number, argument_filters=flt)
+        if found:
+            return list(found)
+    start = snapshot_block if snapshot_block is not None else (sub.block_number if sub and sub.block_number else None)
+    if start is None:
+        raise VerificationError(f"round {round_no}: no snapshot block for this chain in the database to search from")
+    head = int(w3.eth.block_number)
+    out: list[Any] = []
+    for lo in range(start, head + 1, LOG_WINDOW):
+        out += ev.get_logs(from_block=lo, to_block=min(lo + LOG_WINDOW - 1, head), argument_filters=flt)
+    return out
 
 
 def inclusion_proof(cfg: RelayerConfig, chain: ChainConfig, account_id: int, round_no: int | None = None,

@@ -1,8 +1,9 @@
 """Start-up preflight (relayer.pipeline.preflight) on a real 3-chain Anvil devnet: a good devnet
 passes; each mismatch between the config and the feeds (another verifying key, an unregistered
-key, quorum below the threshold, a feed address that is an EOA or another contract, the wrong
-chain, a verifier for another circuit or none, signer set versions that differ, an RPC that does
-not answer) is refused with its fix when the pipeline is built, before anything is proven.
+key, quorum below the threshold, an inclusion margin not below maxAge, a feed address that is an
+EOA or another contract, the wrong chain, a verifier for another circuit or none, signer set
+versions that differ, an RPC that does not answer or errors) is refused with its fix when the
+pipeline is built, before anything is proven.
 One devnet serves the module; tests that change chain state revert it (evm_snapshot/evm_revert).
 """
 
@@ -146,8 +147,18 @@ def test_unregistered_key_is_refused(devnet: dict[str, Any], tmp_path: Path) -> 
 
 def test_quorum_below_threshold_is_refused(devnet: dict[str, Any], tmp_path: Path) -> None:
     msg = refused(config_of(devnet, tmp_path, **{"relayer.quorum": 1}), tmp_path)
-    assert msg.count("relayer.quorum = 1 is below the feed's threshold 2") == 3
+    assert msg.count("relayer.quorum = 1 is below the feed's threshold 2: the relayer would count a round with 1 "
+                     "signature(s) as signed, and the feed would revert it NotEnoughSignatures") == 3
     assert "Set relayer.quorum = 2" in msg
+
+
+def test_inclusion_margin_not_below_max_age_is_refused(devnet: dict[str, Any], tmp_path: Path) -> None:
+    msg = refused(config_of(devnet, tmp_path, **{"relayer.inclusion_margin_s": FEED_MAX_AGE_S}), tmp_path)
+    assert msg.count(f"relayer.inclusion_margin_s = {FEED_MAX_AGE_S} s leaves no time under the feed's maxAge of "
+                     f"{FEED_MAX_AGE_S} s") == 3
+    assert f"Lower relayer.inclusion_margin_s below {FEED_MAX_AGE_S}" in msg
+    p = build(config_of(devnet, tmp_path, **{"relayer.inclusion_margin_s": FEED_MAX_AGE_S - 1}))  # just below: fine
+    p.close()
 
 
 def test_feed_address_that_is_an_eoa_or_another_contract_is_refused(devnet: dict[str, Any], tmp_path: Path) -> None:
@@ -244,3 +255,26 @@ def test_relayer_round_once_refuses_before_proving(devnet: dict[str, Any], tmp_p
     assert isinstance(res.exception, ConfigError) and res.exception.exit_code == 2, res.output
     assert "relayer.quorum = 1 is below the feed's threshold 2" in str(res.exception)
     assert calls == [] and not db.exists()
+
+
+def test_rpc_error_or_timeout_while_reading_the_feed_is_cannot_check_not_a_wrong_feed(devnet: dict[str, Any],
+                                                                                      tmp_path: Path) -> None:
+    """An endpoint that answers eth_chainId but then errors (a rate limit) or stalls on eth_call:
+    the feed could not be read, which is a ChainError naming the chain, never 'not a SolvencyFeed'."""
+    from rpc_proxy import RpcProxy
+
+    def rate_limited(params: list[Any], result: Any) -> Any:
+        raise RuntimeError("429 too many requests")
+
+    with RpcProxy(devnet["chains"][1]["rpc_url"]) as proxy:
+        cfg = config_of(devnet, tmp_path, **{"chains.devnet-1.rpc": proxy.url})
+        proxy.rewrite("eth_call", rate_limited)
+        msg = refused(cfg, tmp_path, ChainError)
+        assert "devnet-1 (" in msg and "cannot check it" in msg and "429 too many requests" in msg
+        assert "not a SolvencyFeed" not in msg and "devnet-0" not in msg
+        proxy.clear()
+        proxy.delay("eth_call", 6)  # past the 5 s RPC timeout of build()
+        t0 = time.monotonic()
+        msg = refused(cfg, tmp_path, ChainError)
+        assert time.monotonic() - t0 < 15  # one timeout, not web3's 5 retries of it (~30 s)
+        assert "devnet-1 (" in msg and "cannot check it" in msg and "not a SolvencyFeed" not in msg

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from eth_utils import to_checksum_address
-from requests.exceptions import RequestException
 from web3 import Web3
-from web3.exceptions import ProviderConnectionError, RequestTimedOut
+from eth_abi.exceptions import DecodingError
+from web3.exceptions import BadFunctionCallOutput, ContractLogicError, InsufficientData
 
 from relayer.attest.signer import Signer
 from relayer.circuits.solvency import PUBLIC_INPUTS
@@ -31,9 +31,10 @@ log = logging.getLogger(__name__)
 
 ZERO_ADDRESS = "0x" + "00" * 20
 
-# Transport failures (the node is down or slow; web3's HTTPProvider speaks through requests), as
-# opposed to a contract that answers wrongly: the first is "cannot check", the second "not a SolvencyFeed".
-_TRANSPORT = (RequestException, ProviderConnectionError, RequestTimedOut, OSError)
+# What a contract that is not the one expected does to a view call: revert (no such function, no
+# fallback) or answer bytes that do not decode. Anything else (transport failure, timeout, an RPC error
+# such as a rate limit) means the RPC could not tell: "cannot check", never "not a SolvencyFeed".
+_WRONG_CONTRACT = (ContractLogicError, BadFunctionCallOutput, InsufficientData, DecodingError)
 
 
 @dataclass(frozen=True)
@@ -62,8 +63,10 @@ class FeedFacts:
 
 def _default_w3(timeout_s: float) -> Callable[[ChainConfig], Web3]:
     def make(chain: ChainConfig) -> Web3:
-        # the endpoint the round pipeline reads the feed through (RoundPipeline.w3)
-        return Web3(Web3.HTTPProvider(chain.rpc[0], request_kwargs={"timeout": timeout_s}))
+        # the endpoint the round pipeline reads the feed through (RoundPipeline.w3); without web3's
+        # retries (5 by default, each a full timeout): a node that stalls fails the start in one timeout
+        return Web3(Web3.HTTPProvider(chain.rpc[0], request_kwargs={"timeout": timeout_s},
+                                      exception_retry_configuration=None))
     return make
 
 
@@ -103,11 +106,13 @@ class _Unreachable(Exception):
 
 
 def _call(fn: Any, what: str) -> Any:
-    """One view call; a transport failure is _Unreachable, anything else (revert, undecodable
-    answer) propagates as 'not what we expected'."""
+    """One view call. A revert or an undecodable answer propagates (_WRONG_CONTRACT: the contract
+    is not what we expected); any other failure is _Unreachable (the RPC did not tell)."""
     try:
         return fn.call()
-    except _TRANSPORT as exc:
+    except _WRONG_CONTRACT:
+        raise
+    except Exception as exc:  # web3 raises many unrelated types (requests', its own, OSError)
         raise _Unreachable(f"{what}: {type(exc).__name__}: {exc}") from None
 
 
@@ -125,7 +130,7 @@ def check_chain(cfg: RelayerConfig, chain: ChainConfig, signers: Sequence[Signer
     try:
         try:
             code = w3.eth.get_code(feed_addr)
-        except _TRANSPORT as exc:
+        except Exception as exc:  # web3 raises many unrelated types
             raise _Unreachable(f"eth_getCode: {type(exc).__name__}: {exc}") from None
         if len(code) == 0:
             facts.problems.append(FeedProblem(chain.name, (
@@ -138,19 +143,24 @@ def check_chain(cfg: RelayerConfig, chain: ChainConfig, signers: Sequence[Signer
             threshold = int(_call(feed.functions.threshold(), "threshold()"))
             members = [to_checksum_address(a) for a in _call(feed.functions.signers(), "signers()")]
             verifier = to_checksum_address(_call(feed.functions.verifier(), "verifier()"))
-            int(_call(feed.functions.maxAge(), "maxAge()"))
+            max_age = int(_call(feed.functions.maxAge(), "maxAge()"))
             int(_call(feed.functions.lastRound(), "lastRound()"))
             registered = {s.address: bool(_call(feed.functions.isSigner(to_checksum_address(s.address)), "isSigner()"))
                           for s in signers}
-        except _Unreachable:
-            raise
-        except Exception as exc:  # a revert or an answer that does not decode: another contract
+        except _WRONG_CONTRACT as exc:  # a revert or an answer that does not decode: another contract
             facts.problems.append(FeedProblem(chain.name, (
                 f"{where}: not a SolvencyFeed: expected a contract answering SolvencyFeed's views "
                 f"(signerSetVersion, threshold, signers, verifier, maxAge, lastRound, isSigner), found a contract "
                 f"that does not ({type(exc).__name__}: {str(exc)[:160]}); {fix_feed}")))
             return facts
         facts.signer_set_version, facts.threshold, facts.verifier = version, threshold, verifier
+        margin = cfg.relayer.inclusion_margin_s
+        if margin >= max_age:
+            # the round refuses such data before proving (RoundPipeline.data_age_problem), so every round would fail
+            facts.problems.append(FeedProblem(chain.name, (
+                f"{where}: relayer.inclusion_margin_s = {margin} s leaves no time under the feed's maxAge of "
+                f"{max_age} s: every round would be refused as too old. Lower relayer.inclusion_margin_s below "
+                f"{max_age} (or have the owner raise the feed's maxAge with setMaxAge)")))
         _check_verifier(cfg, chain, w3, verifier, vk, facts)
         _check_signers(cfg, chain, signers, version, threshold, members, registered, facts)
     except _Unreachable as exc:
@@ -178,9 +188,7 @@ def _check_verifier(cfg: RelayerConfig, chain: ChainConfig, w3: Web3, verifier: 
     try:
         theirs = "0x" + bytes(_call(v.functions.vkHash(), "verifier vkHash()")).hex()
         n_theirs = int(_call(v.functions.nPublic(), "verifier nPublic()"))
-    except _Unreachable:
-        raise
-    except Exception as exc:
+    except _WRONG_CONTRACT as exc:
         facts.problems.append(FeedProblem(chain.name, (
             f"{where}: its verifier {verifier} is not a Groth16Verifier (vkHash()/nPublic() fail: "
             f"{type(exc).__name__}: {str(exc)[:160]}); expected one holding verifying key hash {ours}; {deploy_fix}")))
@@ -219,9 +227,9 @@ def _check_signers(cfg: RelayerConfig, chain: ChainConfig, signers: Sequence[Sig
             f"keystores of registered signers to relayer.keys, or have the owner register more of them")))
     if cfg.relayer.quorum < threshold:
         facts.problems.append(FeedProblem(chain.name, (
-            f"{where}: relayer.quorum = {cfg.relayer.quorum} is below the feed's threshold {threshold}: a round "
-            f"signed by {cfg.relayer.quorum} key(s) would count as signed and then revert NotEnoughSignatures on "
-            f"the feed. Set relayer.quorum = {threshold} (or RELAYER_QUORUM={threshold})")))
+            f"{where}: relayer.quorum = {cfg.relayer.quorum} is below the feed's threshold {threshold}: the relayer "
+            f"would count a round with {cfg.relayer.quorum} signature(s) as signed, and the feed would revert it "
+            f"NotEnoughSignatures. Set relayer.quorum = {threshold} (or RELAYER_QUORUM={threshold})")))
 
 
 def check_feeds(cfg: RelayerConfig, signers: Sequence[Signer], vk: VerifyingKey, *,

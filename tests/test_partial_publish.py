@@ -6,6 +6,7 @@ no chain."""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -186,3 +187,84 @@ def test_the_published_ratio_gauge_moves_only_when_a_feed_took_the_round(tmp_pat
     fake.relay, fake.store = _Relay(store2, 1), store2
     RoundPipeline._submit(fake, att, b"bundle", {})  # type: ignore[arg-type]
     assert metrics.REGISTRY.get_sample_value("relayer_feed_ratio_e8") == 3 * 10**8
+
+
+# ---------------------------------------------------------------- end to end on the devnet (anvil)
+
+from test_integration_pipeline import (  # noqa: E402  (fixtures and helpers shared with the pipeline tests)
+    accepted_rounds,
+    config_of,
+    devnet,  # noqa: F401
+    feed,
+    make_pipeline,
+    rpc,
+    solvency_keys_dir,  # noqa: F401
+    warp,
+)
+
+
+@pytest.mark.anvil
+def test_daemon_does_not_republish_every_interval_after_a_round_failed_on_one_feed(
+        devnet: dict[str, Any], caplog: pytest.LogCaptureFixture) -> None:
+    """Round 1 lands on devnet-0 and devnet-1; devnet-2's feed refuses it (its maxAge is cut to 1 s
+    after the round was signed: AttestationTooOld at estimation, no transaction). The round ends
+    failed, naming devnet-2 and where it was included. The next run, a minute of newer data later and
+    the ratio unchanged: skipped (was: a new round proven and sent to every feed, each interval).
+    Once the heartbeat is due, a new round goes to all three feeds and devnet-2 catches up. The gas
+    counter of a chain grows by exactly its mined submit's gas, once per round."""
+    from relayer.devnet.deploy import FEED_MAX_AGE_S
+
+    cfg = config_of(devnet, heartbeat_s=600, round_interval_s=60)
+    bad = cfg.chains[2]
+    bad_feed = feed(cfg, 2)
+    owner = bad_feed.functions.owner().call()
+    rpc(bad.rpc[0], "anvil_impersonateAccount", [owner])
+
+    def set_max_age(seconds: int) -> None:
+        w3 = bad_feed.w3
+        w3.eth.wait_for_transaction_receipt(bad_feed.functions.setMaxAge(seconds).transact({"from": owner}))
+
+    cut: list[str] = []
+
+    def cut_max_age_once_signed(msg: str) -> None:
+        if "submitting" in msg and not cut:
+            set_max_age(1)
+            cut.append(msg)
+
+    gas0 = {c.name: gas_spent(c.name) for c in cfg.chains}
+    caplog.set_level(logging.INFO, logger="relayer.pipeline.round")
+    warp(cfg.chains, 0)
+    p = make_pipeline(cfg, progress=cut_max_age_once_signed)
+    try:
+        first = p.run_once()
+        assert cut and first.status == "failed" and first.round == 1, first
+        assert first.submissions == {cfg.chains[0].chain_id: "included", cfg.chains[1].chain_id: "included",
+                                     bad.chain_id: "failed"}
+        rec = p.store.get_round(1)
+        assert rec is not None and rec.state == RoundState.FAILED
+        assert f"submission failed on {bad.chain_id}: the feed would revert: AttestationTooOld" in (rec.reason or "")
+        assert (rec.reason or "").endswith(f"included on {cfg.chains[0].chain_id}, {cfg.chains[1].chain_id}")
+        assert accepted_rounds(cfg, 0) == accepted_rounds(cfg, 1) == [1] and accepted_rounds(cfg, 2) == []
+        subs = {s.chain_id: s for s in p.store.submissions(1)}
+        for c in cfg.chains[:2]:
+            assert gas_spent(c.name) - gas0[c.name] == subs[c.chain_id].gas_used > 0
+        assert gas_spent(bad.name) == gas0[bad.name]  # refused at estimation: no transaction, no gas
+
+        set_max_age(FEED_MAX_AGE_S)  # the operator fixes the feed
+        warp(cfg.chains, 60)
+        again = p.run_once()
+        assert again.status == "skipped", again
+        assert [r.round for r in p.store.rounds()] == [1]  # nothing new proven or signed
+
+        warp(cfg.chains, 600)
+        beat = p.run_once()
+        assert beat.status == "done" and beat.round == 2, beat
+        assert any(r.getMessage().startswith("round 2: publishing (heartbeat") for r in caplog.records)
+        for i in range(3):
+            assert accepted_rounds(cfg, i)[-1] == 2
+        subs2 = {s.chain_id: s for s in p.store.submissions(2)}
+        for c in cfg.chains[:2]:
+            assert gas_spent(c.name) - gas0[c.name] == subs[c.chain_id].gas_used + subs2[c.chain_id].gas_used  # type: ignore[operator]
+        assert gas_spent(bad.name) - gas0[bad.name] == subs2[bad.chain_id].gas_used
+    finally:
+        p.close()

@@ -223,6 +223,18 @@ def test_verifier_for_another_circuit_or_none_is_refused(devnet: dict[str, Any],
     assert "setVerifier()" in msg
 
 
+def test_key_folder_of_another_circuit_is_refused(devnet: dict[str, Any], tmp_path: Path) -> None:
+    """A verifying key with 2 public inputs where the solvency circuit has 12 (read directly: the
+    key folder loader would refuse such a folder for other reasons first)."""
+    cfg = config_of(devnet, tmp_path)
+    vk = load_solvency_keys(cfg.relayer.circuit_dir).vk
+    small = dataclasses.replace(vk, ic=vk.ic[:3])
+    problems = check_feeds(cfg, open_signers(cfg, ENV), small, rpc_timeout_s=5)
+    assert "has 2 public inputs, expected 12 (the solvency circuit's): not a solvency key folder" in problems[0].message
+    assert sum(f"expected 0x{vk_hash(small).hex()}" in p.message for p in problems) == 3
+    assert not any(p.unreachable for p in problems)
+
+
 def test_signer_set_versions_that_differ_are_refused(devnet: dict[str, Any], tmp_path: Path,
                                                      chain_state: None) -> None:
     """devnet-1's owner rotated its signers (same set, version 2) but not the other feeds'."""

@@ -290,9 +290,9 @@ def require_feeds_match(cfg: RelayerConfig, signers: Sequence[Signer], vk: Verif
     lines = "\n".join(f"  - {p}" for p in problems)
     if all(p.unreachable for p in problems):
         raise ChainError(f"preflight: cannot check {len({p.chain for p in problems})} feed(s) at start, their RPC "
-                         f"does not answer (nothing proven or signed; start again when it is back):\n{lines}")
-    raise ConfigError(f"preflight: {len(problems)} problem(s) with the configured feeds; every round would fail on "
-                      f"chain after proving and signing, so nothing is started:\n{lines}")
+                         f"does not answer or fails (nothing proven or signed; start again when it is back):\n{lines}")
+    raise ConfigError(f"preflight: {len(problems)} problem(s) with the configured feeds; every round would fail "
+                      f"(most after a full proof and signing), so nothing is started:\n{lines}")
 
 
 __all__ = ["FeedFacts", "FeedProblem", "check_chain", "check_feeds", "require_feeds_match"]

@@ -292,7 +292,22 @@ def test_cli_round_status_verify_json(devnet: dict[str, Any], monkeypatch: pytes
     assert json.loads(res.stdout)["included"] is True
     res = runner.invoke(cli, ["inclusion", str(path), "--root-file", str(path.with_suffix(".root.json")), "--json"])
     assert res.exit_code == 0, res.output
-    assert json.loads(res.stdout)["account_id"] == book.accounts[1].id
+    held = json.loads(res.stdout)
+    assert held["account_id"] == book.accounts[1].id and held["totals_checked"] is True
+    # the root file carries the feed's published totals for this chain, the root as 32 bytes of hex
+    published = json.loads(path.with_suffix(".root.json").read_text())
+    entry = next(e for e in feed(load_config(Path(conf), env={}), 0).functions.latestAttestation().call()[12]
+                 if int(e[0]) == 31337)
+    assert published["root"] == "0x" + bytes(entry[8]).hex() and len(published["root"]) == 66
+    assert (published["liabilities"], published["maintenanceMargin"]) == (int(entry[4]), int(entry[5]))
+    assert (held["root_liabilities"], held["root_maintenance_margin"]) == (int(entry[4]), int(entry[5]))
+    # a root file whose totals differ from the path's root sums is refused
+    from relayer.errors import VerificationError
+
+    bad_root = path.with_suffix(".bad.json")
+    bad_root.write_text(json.dumps({**published, "liabilities": published["liabilities"] + 1}))
+    res = runner.invoke(cli, ["inclusion", str(path), "--root-file", str(bad_root)])
+    assert isinstance(res.exception, VerificationError) and "published total" in str(res.exception), res.output
     # `relayer inclusion ACCOUNT`: the same check in one command against the on-chain root
     res = runner.invoke(cli, ["inclusion", str(book.accounts[2].id), "--chain", "devnet-0", "--json", "-c", conf])
     assert res.exit_code == 0, res.output

@@ -52,7 +52,10 @@ def inclusion_path(account: int, chain_name: str, config_path: Path, out: Path |
     proof, info = inclusion_proof(cfg, cfg.chain(chain_name), account)
     if out is not None:
         out.write_text(json.dumps(proof.to_json(), indent=1) + "\n")
-        out.with_suffix(".root.json").write_text(json.dumps({"root": info["root"]}) + "\n")
+        # what the feed published for this chain in this round: the holder checks the path's root sum
+        # against these totals too (`relayer inclusion PATH --root-file`)
+        published = {k: info[k] for k in ("chain", "chain_id", "feed", "round", "root", "liabilities", "maintenanceMargin")}
+        out.with_suffix(".root.json").write_text(json.dumps(published, indent=1) + "\n")
     data = info | {"included": True, "owed": proof.owed, "requirement": proof.requirement, "index": proof.index,
                    "path_file": str(out) if out else None}
     if as_json:

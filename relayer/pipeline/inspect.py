@@ -202,9 +202,13 @@ def inclusion_proof(cfg: RelayerConfig, chain: ChainConfig, account_id: int, rou
     if tree.root.hash != onchain_root:
         raise VerificationError(f"{chain.name}: the current ledger's tree root differs from round {round_no}'s on-chain "
                                 "root (the book changed since); the path can only be built from that round's book")
+    # the chain entry's published totals (ChainEntry: ..., liabilities [4], maintenanceMargin [5], ..., root [8])
+    onchain_owed, onchain_req = int(entries[chain.chain_id][4]), int(entries[chain.chain_id][5])
     proof = tree.proof(account_id)
-    proof.verify(onchain_root)
-    info = {"chain": chain.name, "round": round_no, "root": hex(onchain_root), "account": account_id}
+    proof.verify(onchain_root, onchain_owed, onchain_req)
+    info = {"chain": chain.name, "chain_id": chain.chain_id, "feed": chain.feed, "round": round_no,
+            "root": f"0x{onchain_root:064x}", "liabilities": onchain_owed, "maintenanceMargin": onchain_req,
+            "account": account_id}
     return proof, info
 
 

@@ -583,7 +583,8 @@ def _set_path(
 
 
 # Variables that belong to other parts of the program, not to chains.toml.
-_NON_CONFIG_ENV = {"RELAYER_KEYSTORE_PASSWORD", "RELAYER_TOOLS_DIR", "RELAYER_ANVIL", "RELAYER_LOG_LEVEL", "RELAYER_LOG_FORMAT"}
+_NON_CONFIG_ENV = {"RELAYER_KEYSTORE_PASSWORD", "RELAYER_TOOLS_DIR", "RELAYER_ANVIL", "RELAYER_LOG_LEVEL", "RELAYER_LOG_FORMAT",
+                   "RELAYER_GPU_CUBIN_DIR", "RELAYER_REQUIRE_GPU"}
 
 
 def _apply_env(path: Path, data: dict[str, Any], env: Mapping[str, str], sources: dict[tuple[Any, ...], str]) -> None:

@@ -167,6 +167,19 @@ def test_round_on_three_chains_matches_evaluator_and_inclusion(devnet: dict[str,
         st = status(cfg, store=store)
         assert [c["feed_round"] for c in st["chains"]] == [out.round] * 3
         assert st["rounds"][-1]["state"] == "done" and "prove" in st["rounds"][-1]["stage_seconds"]
+        assert st["problems"] == [] and len(st["operators"]) == len(cfg.relayer.keys)
+        # what `round` would refuse to start with is said by status too: a missing keystore, a missing
+        # ledger, an RPC serving another chain
+        missing = Path(devnet["dir"]) / "keys" / "gone.json"
+        broken = cfg.model_copy(update={
+            "relayer": cfg.relayer.model_copy(update={"keys": (*cfg.relayer.keys, missing)}),
+            "chains": (cfg.chains[0].model_copy(update={"chain_id": 99999, "ledger": Path(devnet["dir"]) / "nope.json"}),
+                       *cfg.chains[1:])})
+        st = status(broken, store=store)
+        assert len(st["operators"]) == len(cfg.relayer.keys)
+        assert any(f"relayer.keys[{len(cfg.relayer.keys)}]" in x and "gone.json" in x for x in st["problems"]), st["problems"]
+        assert any("nope.json does not exist" in x for x in st["problems"]), st["problems"]
+        assert any("serves chain id 31337, the config says 99999" in x for x in st["problems"]), st["problems"]
     finally:
         p.close()
 

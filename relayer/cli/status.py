@@ -33,8 +33,13 @@ def status(config_path: Path, rounds: int, as_json: bool) -> None:
     for c in st["chains"]:
         bal = ", ".join(f"{a[:8]}..:{_eth(v)}" for a, v in c["signer_balances_wei"].items()) or "-"
         rows.append([c["name"], c["chain_id"], c["head"], c["last_proven_block"], c["feed_round"],
-                     fmt_ratio(c["feed_ratio_e8"]), bal if not c["error"] else f"DOWN: {c['error'][:60]}"])
+                     fmt_ratio(c["feed_ratio_e8"]), bal if not c["error"] else f"DOWN: {c['error'].splitlines()[0][:120]}"])
     click.echo(table(rows, ["chain", "id", "head", "last proven block", "feed round", "feed ratio", "operator balances (ETH)"]))
+    if st["problems"]:
+        click.echo("")
+        click.echo("problems (`relayer run` / `round` would refuse to start):")
+        for p in st["problems"]:
+            click.echo(f"  - {p}")
     click.echo("")
     rrows = []
     for r in st["rounds"]:

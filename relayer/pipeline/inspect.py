@@ -22,6 +22,7 @@ from relayer.keys_setup import load_solvency_keys
 from relayer.pipeline.market import chain_statement, load_book
 from relayer.pipeline.round import feed_contract, ratio_e8
 from relayer.storage import RoundState, Store, SubmissionRecord, SubmissionState
+from relayer.watch.rpc import redact_url
 
 log = logging.getLogger(__name__)
 
@@ -33,16 +34,22 @@ def _w3(chain: ChainConfig, timeout_s: float) -> Web3:
     return Web3(Web3.HTTPProvider(chain.rpc[0], request_kwargs={"timeout": timeout_s}))
 
 
-def keystore_addresses(cfg: RelayerConfig) -> list[str]:
-    """Operator addresses from the keystores' public `address` field (no password needed)."""
+def keystore_addresses(cfg: RelayerConfig, problems: list[str] | None = None) -> list[str]:
+    """Operator addresses from the keystores' public `address` field (no password needed). A keystore
+    that is missing, unreadable or has no valid address is skipped and, with `problems`, said there."""
     out = []
-    for p in cfg.relayer.keys:
+    for i, p in enumerate(cfg.relayer.keys):
         try:
-            addr = json.loads(Path(p).read_text()).get("address")
-        except (OSError, ValueError):
-            addr = None
-        if addr:
+            obj = json.loads(Path(p).read_text())
+            addr = obj.get("address") if isinstance(obj, dict) else None
+            if not addr:
+                raise ValueError("it has no 'address' field")
             out.append(to_checksum_address("0x" + str(addr).removeprefix("0x")))
+        except (OSError, ValueError) as exc:
+            if problems is not None:
+                problems.append(f"relayer.keys[{i}]: keystore {p}: {exc.strerror if isinstance(exc, OSError) else exc}")
+    if not cfg.relayer.keys and problems is not None:
+        problems.append("relayer.keys lists no keystore: the relayer cannot sign")
     return out
 
 
@@ -63,7 +70,12 @@ def stage_durations(stage_times: dict[str, float]) -> dict[str, float]:
 
 def status(cfg: RelayerConfig, store: Store | None = None, rounds: int = 5, timeout_s: float = 5.0) -> dict[str, Any]:
     store = store or Store(cfg.relayer.database_url)
-    operators = keystore_addresses(cfg)
+    # what `relayer round` would refuse to start with, said here too (status itself still answers)
+    problems: list[str] = []
+    operators = keystore_addresses(cfg, problems)
+    for c in cfg.chains:
+        if c.ledger is not None and not Path(c.ledger).is_file():
+            problems.append(f"{c.name}: ledger {c.ledger} does not exist")
     all_rounds = store.rounds()
     chains = []
     for c in cfg.chains:
@@ -79,6 +91,9 @@ def status(cfg: RelayerConfig, store: Store | None = None, rounds: int = 5, time
                 break
         try:
             w3 = _w3(c, timeout_s)
+            served = int(w3.eth.chain_id)
+            if served != c.chain_id:
+                problems.append(f"{c.name}: {redact_url(c.rpc[0])} serves chain id {served}, the config says {c.chain_id}")
             row["head"] = int(w3.eth.block_number)
             f = feed_contract(w3, c.feed)
             row["feed_round"] = int(f.functions.lastRound().call())
@@ -96,7 +111,7 @@ def status(cfg: RelayerConfig, store: Store | None = None, rounds: int = 5, time
                 for s in store.submissions(rec.round)}
         round_rows.append({"round": rec.round, "state": rec.state.value, "reason": rec.reason,
                            "stage_seconds": stage_durations(rec.stage_times), "submissions": subs})
-    return {"chains": chains, "rounds": round_rows, "operators": operators}
+    return {"chains": chains, "rounds": round_rows, "operators": operators, "problems": problems}
 
 
 def verify_round(cfg: RelayerConfig, round_no: int, store: Store | None = None, timeout_s: float = 10.0) -> dict[str, Any]:

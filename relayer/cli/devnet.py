@@ -12,13 +12,21 @@ from typing import Any
 import click
 
 from relayer.devnet.keys import DEV_KEYSTORE_PASSWORD
-from relayer.devnet.manager import DEFAULT_BASE_PORT, DEFAULT_DIR, MAX_BLOCK_TIME_S, devnet_down, devnet_up
+from relayer.devnet.manager import (
+    CONFIG_FILE,
+    DEFAULT_BASE_PORT,
+    DEFAULT_DIR,
+    MAX_BLOCK_TIME_S,
+    devnet_down,
+    devnet_up,
+    password_hint,
+)
 from relayer.devnet.state import identify_anvil, read_state
 from relayer.errors import ChainError
 
 _DIR_OPTION = click.option(
     "--dir", "devnet_dir", type=click.Path(file_okay=False, path_type=Path), default=DEFAULT_DIR, show_default=True,
-    help="Folder for the state file, logs, keystores and the generated chains.toml.",
+    help="Folder for the state file, logs, keystores, the generated chains.toml and the relayer's relayer.db.",
 )
 
 
@@ -61,9 +69,10 @@ def describe(state: dict[str, Any]) -> str:
                else "mining: automine (one block per transaction, none without)")
     ops = ", ".join(o["address"] for o in state["operators"])
     out.append(f"operators (feed signers, quorum {state['quorum']} of {len(state['operators'])}): {ops}")
-    pw = (f"the devnet default {DEV_KEYSTORE_PASSWORD!r} (set ${state['password_env']} to choose one)"
-          if state.get("default_dev_password") else f"from ${state['password_env']}")
-    out.append(f"keystores: {Path(state['dir']) / 'keys'}  password: {pw}")
+    pw = (f"the devnet's documented {DEV_KEYSTORE_PASSWORD!r}" if state.get("default_dev_password")
+          else f"the one in ${state['password_env']} when `devnet up` ran")
+    out.append(f"keystores: {Path(state['dir']) / 'keys'}  password: {pw}; `relayer round`/`run` read it from "
+               f"${state['password_env']} only")
     verifiers = {c["deployment"]["contracts"]["verifier"] for c in chains}
     if verifiers == {"0x" + "0" * 40}:
         out.append("proof verifier: not deployed yet, so every feed rejects submissions (fails closed)")
@@ -76,7 +85,20 @@ def describe(state: dict[str, Any]) -> str:
     else:
         out.append("synthetic option/perp book: not seeded")
     out.append(f"config: {state['config']}   state: {Path(state['dir']) / 'devnet.json'}   logs: {Path(state['dir']) / 'logs'}")
+    for moved in state.get("database_moved_aside") or []:
+        out.append(f"an earlier devnet's database was moved aside (kept, not used): {moved}")
     return "\n".join(out)
+
+
+def next_steps(state: dict[str, Any], devnet_dir: Path, foreground: bool = False) -> str:
+    """What to run after `up`: the keystore password has to be exported, `relayer round` has no default."""
+    config = Path(devnet_dir) / CONFIG_FILE
+    lines = ["", "next steps (in another shell):" if foreground else "next steps:",
+             f"  {password_hint(state)}",
+             f"  relayer round --once --force -c {config}     (or: relayer run -c {config})"]
+    if not foreground:
+        lines.append(f"stop it with: relayer devnet down --dir {devnet_dir}")
+    return "\n".join(lines)
 
 
 @devnet.command()
@@ -96,8 +118,13 @@ def up(n_chains: int, base_port: int, fork_urls: tuple[str, ...], block_time: in
        as_json: bool) -> None:
     """Start N anvil chains, deploy and seed the contracts, write chains.toml and devnet.json.
 
-    Operator keys are 3 encrypted keystores in DIR/keys (quorum 2); their password is read from
-    $RELAYER_KEYSTORE_PASSWORD, or on devnets only defaults to 'relayer-devnet-insecure-password'.
+    Operator keys are 3 encrypted keystores in DIR/keys (quorum 2). `devnet up` makes or opens them
+    with $RELAYER_KEYSTORE_PASSWORD, or, when it is unset, the documented devnet password
+    'relayer-devnet-insecure-password'. `relayer round` and `relayer run` have no default: before
+    them, export RELAYER_KEYSTORE_PASSWORD=relayer-devnet-insecure-password (or your own password).
+
+    A relayer.db left in DIR by an earlier devnet belongs to chains that are gone: it is moved aside
+    to relayer.db.<UTC timestamp> (never deleted) once the new chains are up.
     """
     stop = threading.Event()
 
@@ -118,8 +145,9 @@ def up(n_chains: int, base_port: int, fork_urls: tuple[str, ...], block_time: in
         started.set()
         click.echo(json.dumps(state, indent=2) if as_json else describe(state))
         if not foreground:
-            click.echo(f"\nstop it with: relayer devnet down --dir {devnet_dir}", err=True)
+            click.echo(next_steps(state, devnet_dir), err=True)
             return
+        click.echo(next_steps(state, devnet_dir, foreground=True), err=True)
         click.echo("\nrunning in the foreground; Ctrl-C stops every chain", err=True)
         dead: list[str] = []
         while not stop.wait(1.0):
@@ -148,7 +176,8 @@ def _report_down(results: list[Any] | None) -> None:
 @devnet.command()
 @_DIR_OPTION
 def down(devnet_dir: Path) -> None:
-    """Stop exactly the anvil processes recorded in DIR/devnet.json and remove the state file."""
+    """Stop exactly the anvil processes recorded in DIR/devnet.json; remove that state file and the
+    generated DIR/chains.toml. Logs, keystores and relayer.db stay (the next `up` moves relayer.db aside)."""
     _report_down(devnet_down(devnet_dir))
 
 

@@ -2,6 +2,8 @@
 `<dir>/chains.toml` for them and a `<dir>/devnet.json` recording PIDs, ports, addresses and logs.
 
 Up is all-or-nothing: if any step fails, the anvils it started are stopped and no state is left.
+A relayer database left in the folder by an earlier devnet (its rounds and nonces belong to chains
+that are gone) is moved aside, never deleted, once the fresh chains are up.
 """
 
 from __future__ import annotations
@@ -45,6 +47,11 @@ MAX_CHAINS = 16
 # (relayer.relay.submitter receipt_timeout_s), so a longer interval would make every submission look stuck.
 MAX_BLOCK_TIME_S = 30
 CONFIG_FILE = "chains.toml"
+# the devnet's chains.toml names `sqlite:///relayer.db`, which load_config resolves beside that file
+DATABASE_FILE = "relayer.db"
+# SQLite's companions of a database file: they must keep the database's name (plus the suffix) to be
+# found again, and a WAL left beside a new database of the same name would be replayed into it
+_SQLITE_COMPANIONS = ("-wal", "-shm", "-journal")
 
 
 def chain_name(index: int) -> str:
@@ -177,6 +184,13 @@ def devnet_up(
                 if _rpc(proc.rpc_url, "anvil_getIntervalMining", []) != block_time:
                     raise ChainError(f"chain {proc.chain_id}: anvil did not switch to a block every {block_time} s")
             progress(f"every chain now mines a block every {block_time} s, with or without transactions")
+        # last, so that a failed `up` leaves the folder's database where it was
+        moved = move_aside_database(devnet_dir)
+        if moved:
+            state["database_moved_aside"] = [str(dst) for _, dst in moved]
+            write_state(devnet_dir, state)
+            progress(f"moved the previous devnet's database aside to {moved[0][1].name} (its rounds and nonces "
+                     "belong to chains that no longer exist); the relayer starts a new one")
     except BaseException:
         # all-or-nothing, also on Ctrl-C: leave no anvil and no state behind
         for proc in started:
@@ -185,6 +199,37 @@ def devnet_up(
         (devnet_dir / CONFIG_FILE).unlink(missing_ok=True)
         raise
     return state
+
+
+def move_aside_database(devnet_dir: Path, now: _dt.datetime | None = None) -> list[tuple[Path, Path]]:
+    """Rename `<dir>/relayer.db` and its -wal/-shm/-journal files to `relayer.db.<UTC timestamp>`
+    (+ the same suffix, so SQLite still pairs them); returns (old, new) pairs, [] when there is none.
+
+    Never deletes: the old rounds stay readable. If one rename fails, the ones already done are undone."""
+    names = [DATABASE_FILE + sfx for sfx in ("", *_SQLITE_COMPANIONS)]
+    present = [n for n in names if (devnet_dir / n).exists()]
+    if not present:
+        return []
+    stamp = (now or _dt.datetime.now(_dt.UTC)).strftime("%Y%m%dT%H%M%SZ")
+    # two `up`s within a second (tests, scripts): never rename onto an earlier set
+    base, n = f"{DATABASE_FILE}.{stamp}", 1
+    while any((devnet_dir / (base + sfx)).exists() for sfx in ("", *_SQLITE_COMPANIONS)):
+        n += 1
+        base = f"{DATABASE_FILE}.{stamp}-{n}"
+    done: list[tuple[Path, Path]] = []
+    try:
+        for name in present:
+            src, dst = devnet_dir / name, devnet_dir / (base + name[len(DATABASE_FILE):])
+            os.rename(src, dst)
+            done.append((src, dst))
+    except OSError as exc:
+        for src, dst in reversed(done):
+            os.rename(dst, src)
+        raise ConfigError(f"cannot move the previous devnet's database {devnet_dir / DATABASE_FILE} aside ({exc}); "
+                          "move or remove it, then run `relayer devnet up` again") from exc
+    for src, dst in done:
+        log.info("moved %s aside to %s: it belongs to an earlier devnet's chains", src, dst)
+    return done
 
 
 def _rpc(url: str, method: str, params: list[Any]) -> Any:
@@ -210,6 +255,15 @@ def _refuse_if_running(devnet_dir: Path) -> None:
                           f"{', '.join(str(c['pid']) for c in live)}); run `relayer devnet down --dir {devnet_dir}` first")
     log.warning("%s: replacing the state of a devnet whose anvils are gone", state_path(devnet_dir))
     state_path(devnet_dir).unlink(missing_ok=True)
+
+
+def password_hint(state: dict[str, Any]) -> str:
+    """The line that makes the devnet's keystores openable by `relayer round`/`run`: they never fall
+    back to a known password, so even the devnet's documented one has to be exported."""
+    var = state["password_env"]
+    if state.get("default_dev_password"):
+        return f"export {var}={DEV_KEYSTORE_PASSWORD}"
+    return f"export {var}=<the password that was in ${var} when `relayer devnet up` made the keystores>"
 
 
 def write_devnet_config(devnet_dir: Path, state: dict[str, Any]) -> Path:
@@ -252,10 +306,11 @@ def write_devnet_config(devnet_dir: Path, state: dict[str, Any]) -> Path:
     }
     header = (
         "# Written by `relayer devnet up` for the local anvil chains recorded in devnet.json.\n"
-        "# Keystore paths are relative to this file; their password is read from $"
-        f"{state['password_env']}"
-        + (f" (unset: the documented devnet default, {DEV_KEYSTORE_PASSWORD!r})" if state.get("default_dev_password") else "")
-        + ".\n# Regenerated by every `devnet up`; edit the repository's chains.toml for real chains.\n\n"
+        f"# Keystore paths are relative to this file. `relayer round`/`relayer run` read their password from\n"
+        f"# ${state['password_env']}, which must be set (there is no default):\n"
+        f"#   {password_hint(state)}\n"
+        "# The database (relayer.db) is beside this file; `devnet up` moves an earlier devnet's aside.\n"
+        "# Regenerated by every `devnet up`; edit the repository's chains.toml for real chains.\n\n"
     )
     path = devnet_dir / CONFIG_FILE
     path.write_text(header + tomli_w.dumps(doc))
@@ -266,7 +321,8 @@ def devnet_down(devnet_dir: Path = DEFAULT_DIR) -> list[StopResult] | None:
     """Stop exactly the recorded anvil PIDs; None when no devnet is recorded in `devnet_dir`.
 
     A PID that is no longer our anvil (dead, or reused by another process) is not signalled.
-    The state file and the generated chains.toml are removed; logs and keystores stay.
+    The state file and the generated chains.toml are removed; logs, keystores and the relayer's
+    database stay (the next `up` moves that database aside: it belongs to these chains).
     """
     devnet_dir = Path(devnet_dir).resolve()
     state = read_state(devnet_dir)
@@ -301,4 +357,4 @@ def deployments(state: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 __all__ = ["ChainDeployment", "StopResult", "chain_name", "deployments", "devnet_down", "devnet_up",
-           "load_devnet_config", "write_devnet_config"]
+           "load_devnet_config", "move_aside_database", "password_hint", "write_devnet_config"]

@@ -2,7 +2,8 @@
 key and the built circuit once (numba's parallel kernels are not safe to call from several threads
 of one process, so parallel chains need processes). `workers=0` proves in this process, one chain
 after another (tests, the reference backend). Every proof is verified where it is made (the prover
-does it) and again by the caller before anything is signed.
+does it) and again by the caller before anything is signed. The backend is resolved once, in the
+parent, when the prover is built: `gpu` without a device fails there, before any round starts.
 """
 
 from __future__ import annotations
@@ -70,17 +71,29 @@ def _prove(job: ProveJob) -> ChainProof:
     return ChainProof(job.chain_id, proof, tuple(int(x) for x in public), backend.name, time.perf_counter() - t0)
 
 
+def resolve_backend(name: str) -> str:
+    """The concrete backend `name` gives on this machine ('auto' decided, logging why), checked
+    usable here: BackendUnavailable (e.g. `gpu` without CUDA) or ProverError (unknown name)."""
+    from relayer.zk.backends import get_backend
+
+    # the full get_backend, not only check_available: the gpu backend's device self-check runs when
+    # it is made, and a failing one must fail here too (and make `auto` choose cpu, as it would)
+    return get_backend(name).name
+
+
 class ChainProver:
     """Proves jobs in parallel (`workers` processes) or in-process (`workers=0`)."""
 
     def __init__(self, keys: SolvencyKeys, backend: str = "cpu", workers: int | None = None) -> None:
         self.keys = keys
-        self.backend_name = backend
         self.workers = min(3, os.cpu_count() or 1) if workers is None else workers
         self._pool: ProcessPoolExecutor | None = None
+        # Decided here, once: a backend a worker cannot load would break the pool at the first job of
+        # the first round (after its snapshot, as a failed round), once per worker; and with `auto`
+        # each worker would decide on its own. The workers get the concrete name.
+        self.backend_name = resolve_backend(backend)
         if self.workers <= 0:
-            _setup_state(keys, backend)
-            self.backend_name = _STATE["backend"].name
+            _setup_state(keys, self.backend_name)
 
     def _get_pool(self) -> ProcessPoolExecutor:
         if self._pool is None:
@@ -124,4 +137,4 @@ class ChainProver:
             self._pool = None
 
 
-__all__ = ["ChainProver", "ProveJob"]
+__all__ = ["ChainProver", "ProveJob", "resolve_backend"]

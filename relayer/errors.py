@@ -77,6 +77,23 @@ class HaltError(RelayerError):
     exit_code = 10
 
 
+class FileAccessError(RelayerError):
+    """A file or folder could not be read or written (missing parent, no permission, disk full): the
+    message names the path and the operating system's reason."""
+
+    exit_code = 12
+
+    @classmethod
+    def from_os_error(cls, exc: OSError, path: object = None) -> "FileAccessError":
+        """`<path>: <reason>` from an OSError; `path` names the file when the error does not (a
+        write's ENOSPC carries no file name)."""
+        where = exc.filename if exc.filename is not None else path
+        if exc.filename2 is not None:
+            where = f"{where} -> {exc.filename2}"
+        reason = exc.strerror or str(exc)
+        return cls(f"{where}: {reason}" if where is not None else reason)
+
+
 # Every exit code the CLI can give for a RelayerError, with the one class that sets it (subclasses
 # inherit it). Branches defined outside this module are named with their module. tests/test_errors.py
 # checks that every exception class's code is here and that no two branches share one.
@@ -92,4 +109,5 @@ EXIT_CODES: dict[int, tuple[str, str]] = {
     9: ("StorageError", "database unreachable or inconsistent"),
     10: ("HaltError", "broken invariant: stopped rather than sign or send"),
     11: ("relayer.risk.market.RiskModelError", "market inputs, marks or risk arrays out of the proven range"),
+    12: ("FileAccessError", "a file or folder could not be read or written (path and the system's reason)"),
 }

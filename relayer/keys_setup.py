@@ -21,7 +21,18 @@ from typing import Any
 
 from relayer.circuits.solvency import PUBLIC_INPUTS, Capacity, SolvencyCircuit
 from relayer.errors import ConfigError, FormatError
-from relayer.zk.groth16.keys import DEV_WARNING, PK_FILE, VK_FILE, ProvingKey, load_proving_key, load_verifying_key, save_keys
+from relayer.zk.groth16.keys import (
+    DEV_WARNING,
+    KEY_FILES,
+    PK_FILE,
+    VK_FILE,
+    ProvingKey,
+    check_new_key_folder,
+    load_proving_key,
+    load_verifying_key,
+    write_key_files,
+    write_key_folder,
+)
 from relayer.zk.groth16.types import VerifyingKey
 from relayer.zk.solidity import vk_hash
 
@@ -92,21 +103,31 @@ class SolvencyKeys:
         return self._pk
 
 
+SOLVENCY_KEY_FILES = (*KEY_FILES, CIRCUIT_FILE)
+
+
 def setup_solvency_keys(out_dir: Path, spec: CircuitSpec, backend: str = "cpu") -> SolvencyKeys:
-    """DEVELOPMENT setup of the solvency circuit at `spec.capacity`, written to `out_dir`."""
+    """DEVELOPMENT setup of the solvency circuit at `spec.capacity`, written to the new folder `out_dir`
+    whole or not at all. A folder holding any key file (or anything else) is refused before the setup
+    runs (ConfigError naming the files): feeds' verifiers may be deployed from the key there."""
     from relayer.zk.groth16.setup import dev_setup
 
     out_dir = Path(out_dir)
+    check_new_key_folder(out_dir, SOLVENCY_KEY_FILES)  # before the slow part
     t0 = time.perf_counter()
     circuit = solvency_circuit(spec.capacity)
     r1cs = circuit.circuit.compile()
     pk = dev_setup(r1cs, backend)
     if pk.n_public != len(PUBLIC_INPUTS):
         raise FormatError(f"the solvency circuit has {pk.n_public} public inputs, the feed derives {len(PUBLIC_INPUTS)}")
-    save_keys(out_dir, pk)
     meta = spec.to_json() | {"dev": True, "warning": DEV_WARNING, "n_constraints": r1cs.n_constraints,
                              "vk_hash": "0x" + vk_hash(pk.vk).hex()}
-    (out_dir / CIRCUIT_FILE).write_text(json.dumps(meta, indent=1) + "\n")
+
+    def fill(folder: Path) -> None:
+        write_key_files(folder, pk)
+        (folder / CIRCUIT_FILE).write_text(json.dumps(meta, indent=1) + "\n")
+
+    write_key_folder(out_dir, fill, SOLVENCY_KEY_FILES)
     log.warning("solvency keys in %s: %s", out_dir, DEV_WARNING)
     log.info("setup of %s (%d constraints) in %.1fs", spec.capacity, r1cs.n_constraints, time.perf_counter() - t0)
     return SolvencyKeys(out_dir, spec, pk.vk, True, vk_hash(pk.vk), pk)
@@ -181,7 +202,7 @@ def contribute_key_folder(in_dir: Path, out_dir: Path, name: str = "", entropy: 
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.partial-", dir=out_dir.parent))
     try:
-        save_keys(tmp, new)
+        write_key_files(tmp, new)  # tmp is this fresh folder: no overwrite check, no second tmp
         if meta is not None:
             (tmp / CIRCUIT_FILE).write_text(json.dumps(meta, indent=1) + "\n")
         for f in tmp.iterdir():  # on disk before the rename makes them visible as the key
@@ -211,5 +232,5 @@ def file_sha256(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-__all__ = ["CIRCUIT_FILE", "CircuitSpec", "SolvencyKeys", "UnderlyingSpec", "check_contribution_target",
+__all__ = ["CIRCUIT_FILE", "SOLVENCY_KEY_FILES", "CircuitSpec", "SolvencyKeys", "UnderlyingSpec", "check_contribution_target",
            "contribute_key_folder", "load_solvency_keys", "setup_solvency_keys", "solvency_circuit"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import importlib
 import os
 import sys
@@ -9,7 +10,7 @@ import sys
 import click
 
 from relayer import logs
-from relayer.errors import RelayerError
+from relayer.errors import FileAccessError, RelayerError
 
 # (module, attribute) of each top-level subcommand; imported lazily so that `relayer --help`
 # stays fast and one broken optional part does not take the whole CLI down.
@@ -44,6 +45,9 @@ class _LazyGroup(click.Group):
         return super().get_command(ctx, cmd_name)
 
 
+# errors of writing a file that carry no file name (write(2) reports none)
+_FILE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EIO})
+
 # the long-running and round commands log what they do (rounds, the prover chosen) by default
 _INFO_BY_DEFAULT = {"run", "round"}
 
@@ -73,6 +77,15 @@ def main() -> None:
     except RelayerError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(exc.exit_code)
+    except OSError as exc:
+        # last resort for a file the command did not check itself (unwritable output, disk full):
+        # only the OS's own errors about a file; any other OSError (a socket's, one raised by hand
+        # without errno) is a bug or unexpected and keeps its traceback
+        if exc.errno is None or (exc.filename is None and exc.errno not in _FILE_ERRNOS):
+            raise
+        err = FileAccessError.from_os_error(exc)
+        click.echo(f"error: {err}", err=True)
+        sys.exit(err.exit_code)
 
 
 if __name__ == "__main__":

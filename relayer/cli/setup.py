@@ -6,12 +6,12 @@ it, and prints the new transcript hash for the participant to publish.
 
 from __future__ import annotations
 
-import shutil
 import time
 from pathlib import Path
 
 import click
 
+from relayer.cli.outputs import check_new_file, ensure_parent, write_new_file
 
 
 @click.group()
@@ -31,6 +31,7 @@ def contribute(in_dir: Path, out_dir: Path, name: str, entropy: str) -> None:
     from relayer.zk.groth16.keys import load_proving_key
 
     check_contribution_target(in_dir, out_dir)  # before the slow part: refuse an --out that would overwrite
+    ensure_parent(out_dir, "--out")
     t0 = time.perf_counter()
     pk = load_proving_key(in_dir)
     if pk.dev:
@@ -45,19 +46,23 @@ def contribute(in_dir: Path, out_dir: Path, name: str, entropy: str) -> None:
 
 @setup.command("ptau-new")
 @click.option("--power", required=True, type=click.IntRange(1, 27), help="supports circuits with domain up to 2^power")
-@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="new file to write (never an existing one; written whole or not at all)")
 def ptau_new(power: int, out_path: Path) -> None:
     """Start a phase-1 (powers of tau) ceremony: every power is the generator until someone contributes."""
     from relayer.zk.groth16.setup import phase1_new, write_ptau
 
+    check_new_file(out_path, "--out")  # before the work
+    ensure_parent(out_path, "--out")
     p = phase1_new(power)
-    write_ptau(out_path, p)
+    write_new_file(out_path, lambda tmp: write_ptau(tmp, p), "--out")
     click.echo(f"transcript hash: {p.transcript_hash}")
 
 
 @setup.command("ptau-contribute")
 @click.option("--in", "in_path", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="new file to write (not --in, not an existing file; written whole or not at all)")
 @click.option("--name", default="", help="contributor name recorded in the transcript")
 @click.option("--entropy", default="", help="extra entropy text mixed with os.urandom")
 @click.option("--verify/--no-verify", default=True, show_default=True, help="check the result's pairing consistency")
@@ -65,12 +70,14 @@ def ptau_contribute(in_path: Path, out_path: Path, name: str, entropy: str, veri
     """Add a phase-1 contribution (new τ, α, β) and print the transcript hash."""
     from relayer.zk.groth16.setup import phase1_contribute, phase1_verify, read_ptau, write_ptau
 
+    # before the (long) contribution: the previous transcript is never overwritten, by --out = --in
+    # least of all (the contribution's secret is forgotten: a lost input cannot be recomputed)
+    check_new_file(out_path, "--out", {"--in": in_path})
+    ensure_parent(out_path, "--out")
     p = phase1_contribute(read_ptau(in_path), name=name, entropy=entropy.encode())
     if verify:
         phase1_verify(p)
-    tmp = out_path.with_name(out_path.name + ".tmp")
-    write_ptau(tmp, p)
-    shutil.move(tmp, out_path)
+    write_new_file(out_path, lambda tmp: write_ptau(tmp, p), "--out")
     click.echo(f"transcript hash: {p.transcript_hash}")
 
 

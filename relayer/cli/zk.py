@@ -12,6 +12,7 @@ from pathlib import Path
 
 import click
 
+from relayer.cli.outputs import ensure_parent
 from relayer.errors import ConfigError, FormatError, VerificationError
 from relayer.zk.backends import BACKEND_NAMES
 
@@ -34,7 +35,8 @@ def zk() -> None:
 
 @zk.command("setup")
 @click.option("--r1cs", "r1cs_path", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path), help="circom .r1cs file")
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path), help="key directory to write")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="new key directory (never one holding keys; written whole or not at all)")
 @click.option("--ptau", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="phase-1 result: a snarkjs prepared .ptau or a relayer powers-of-tau file; without it: dev setup")
 @click.option("--contributions", default=1, show_default=True, type=click.IntRange(1, 100), help="local phase-2 contributions (with --ptau)")
@@ -44,10 +46,13 @@ def zk() -> None:
 def setup_cmd(r1cs_path: Path, out_dir: Path, ptau: Path | None, contributions: int, entropy: str, backend_name: str) -> None:
     """Make proving_key.bin, verifying_key.json and verification_key.json for a circuit."""
     from relayer.zk.formats.r1cs_file import read_r1cs
-    from relayer.zk.groth16.keys import save_keys
+    from relayer.zk.groth16.keys import check_new_key_folder, save_keys
     from relayer.zk.groth16.qap import domain_size_for
     from relayer.zk.groth16.setup import ceremony_setup, dev_setup, read_ptau
 
+    # before the setup: existing keys are never replaced (a verifier may be deployed from them)
+    check_new_key_folder(out_dir)
+    ensure_parent(out_dir, "--out")
     t0 = time.perf_counter()
     r1cs = read_r1cs(r1cs_path)
     n = domain_size_for(r1cs.n_constraints, r1cs.n_public)
@@ -107,6 +112,8 @@ def prove_cmd(keys: Path | None, zkey: Path | None, r1cs_path: Path | None, wtns
     from relayer.zk.formats.wtns_file import read_wtns_limbs
     from relayer.zk.groth16.prover import prove
 
+    for flag, path in (("--proof", proof_path), ("--public", public_path)):
+        ensure_parent(path, flag)  # an unwritable output fails before the proof, not after
     pk = _load_pk(keys, zkey)
     r1cs = None
     if r1cs_path is not None:
@@ -173,6 +180,7 @@ def export_zkey_cmd(keys: Path, out_path: Path) -> None:
     from relayer.zk.formats.zkey_file import write_zkey
     from relayer.zk.groth16.keys import load_proving_key
 
+    ensure_parent(out_path, "--out")
     pk = load_proving_key(keys)
     if pk.dev:
         _err(_DEV_NOTE)

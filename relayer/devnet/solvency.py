@@ -10,8 +10,11 @@ portfolios from `relayer.risk.synthetic` (hedged, naked, under-margined, negativ
 
 from __future__ import annotations
 
+import errno
 import logging
+import os
 import random
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -42,7 +45,10 @@ PRICE_DECIMALS = 8
 def ensure_keys(circuit_dir: Path, spec: CircuitSpec, backend: str = "cpu",
                 progress: Callable[[str], None] = lambda m: None) -> SolvencyKeys:
     """The key folder for `spec`: reused when present with the same capacity and market parameters,
-    otherwise created by a development setup."""
+    otherwise created by a development setup. A folder that is there but not reused (another spec,
+    or it does not load) is moved aside to `<name>.old-<UTC time>`, never deleted: verifiers deployed
+    from it elsewhere still need its key."""
+    circuit_dir = Path(circuit_dir)
     why = ""
     try:
         keys = load_solvency_keys(circuit_dir)
@@ -52,10 +58,33 @@ def ensure_keys(circuit_dir: Path, spec: CircuitSpec, backend: str = "cpu",
         why = " (the keys there were made for a different circuit spec)"
     except RelayerError as exc:
         # missing keys are the normal first run; anything else (a corrupt folder) is said, not hidden
-        why = f" (the keys there do not load: {exc})" if Path(circuit_dir).exists() else ""
+        why = f" (the keys there do not load: {exc})" if circuit_dir.exists() else ""
+    if (circuit_dir.is_dir() and any(circuit_dir.iterdir())) or circuit_dir.is_symlink() or circuit_dir.is_file():
+        aside = move_aside(circuit_dir)
+        why += f"; the previous folder is kept as {aside}"
     progress(f"development setup of the solvency circuit {spec.capacity} in {circuit_dir}{why} (one local contribution: "
              "NOT for production)")
     return setup_solvency_keys(circuit_dir, spec, backend)
+
+
+def move_aside(path: Path) -> Path:
+    """Rename `path` to a free sibling `<name>.old-<UTC time>[-N]` and return the new path (a key
+    folder is never deleted; the rename keeps it whole)."""
+    path = Path(path)
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    for n in range(1000):
+        dest = path.with_name(f"{path.name}.old-{stamp}" + (f"-{n}" if n else ""))
+        if dest.exists() or dest.is_symlink():
+            continue
+        try:
+            os.rename(path, dest)
+        except OSError as exc:
+            # a folder of that name appeared meanwhile: rename(2) fails on a non-empty one; next name
+            if exc.errno in (errno.EEXIST, errno.ENOTEMPTY):
+                continue
+            raise
+        return dest
+    raise ConfigError(f"{path}: could not find a free name to move it aside; move it yourself")
 
 
 def venue_book(chain_id: int, valuation_time: int, spot: int, depositor_values: dict[str, int], capacity: Capacity,
@@ -125,4 +154,4 @@ def seed_solvency(devnet_dir: Path, state: dict[str, Any], capacity: Capacity = 
     return keys
 
 
-__all__ = ["CIRCUIT_DIR", "DEFAULT_CAPACITY", "LEDGER_DIR", "ensure_keys", "seed_solvency", "venue_book"]
+__all__ = ["CIRCUIT_DIR", "DEFAULT_CAPACITY", "LEDGER_DIR", "ensure_keys", "move_aside", "seed_solvency", "venue_book"]

@@ -17,14 +17,18 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
+import shutil
 import struct
+import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from relayer.errors import FormatError
+from relayer.errors import ConfigError, FormatError
 from relayer.zk.field import Q, R, G1Point, G2Point, array_to_g1, array_to_g2, g1_to_array, g2_to_array
 from relayer.zk.curve import g1_valid, g2_valid
 from relayer.zk.groth16.qap import QAP, Coef
@@ -320,15 +324,76 @@ def _proving_key_from(path: Path, header: dict[str, Any], body: bytes, off: int)
     return pk
 
 
-def save_keys(out_dir: Path, pk: ProvingKey) -> None:
-    """Write proving_key.bin, verifying_key.json (ours, checksummed) and snarkjs's verification_key.json."""
+KEY_FILES = (PK_FILE, VK_FILE, SNARKJS_VK_FILE)
+
+
+def check_new_key_folder(out_dir: Path, key_files: tuple[str, ...] = KEY_FILES, flag: str = "--out") -> None:
+    """Refuse a key folder target that would overwrite something: a folder holding any of `key_files`
+    (named; a deployed verifier may hold that key's hash), a file, or a non-empty folder (the keys
+    are renamed into place whole, which needs a missing or empty folder). Raises ConfigError."""
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ConfigError(f"{flag} {out_dir} exists and is not a folder; choose a new folder")
+    if not out_dir.is_dir():
+        return
+    held = sorted(name for name in key_files if (out_dir / name).exists() or (out_dir / name).is_symlink())
+    if held:
+        raise ConfigError(f"{flag} {out_dir} already holds a key ({', '.join(held)}); a key folder is never "
+                          "overwritten (verifiers deployed from it check that key's hash): choose a new folder, "
+                          "or move this one aside yourself")
+    if any(out_dir.iterdir()):
+        raise ConfigError(f"{flag} {out_dir} is not empty and is not a key folder; choose a new (or empty) folder")
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_key_folder(out_dir: Path, fill: Callable[[Path], None], key_files: tuple[str, ...] = KEY_FILES,
+                     flag: str = "--out") -> None:
+    """Create the key folder `out_dir` whole or not at all: `fill(tmp)` writes the files into a hidden
+    sibling folder, which is renamed to `out_dir` once they are on disk (a crash or an error leaves
+    no `out_dir`; a missing or empty `out_dir` only, see check_new_key_folder)."""
+    out_dir = Path(out_dir)
+    check_new_key_folder(out_dir, key_files, flag)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.partial-", dir=out_dir.parent))
+    try:
+        # mkdtemp makes a 0700 folder; a key folder is public material, give it mkdir's usual mode
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o777 & ~umask)
+        fill(tmp)
+        for f in tmp.iterdir():  # on disk before the rename makes them visible as the key
+            with open(f, "rb") as fh:
+                os.fsync(fh.fileno())
+        check_new_key_folder(out_dir, key_files, flag)  # still free: nothing appeared there meanwhile
+        os.rename(tmp, out_dir)  # rename(2) of a folder onto a missing or empty folder is atomic
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    _fsync_dir(out_dir.parent)
+
+
+def write_key_files(folder: Path, pk: ProvingKey) -> None:
+    """proving_key.bin, verifying_key.json (ours, checksummed) and snarkjs's verification_key.json
+    into `folder` as they are (no overwrite check: `folder` is a fresh one of write_key_folder)."""
     from relayer.zk.formats.snarkjs_json import write_vk_json
 
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    write_proving_key(out_dir / PK_FILE, pk)
-    write_verifying_key(out_dir / VK_FILE, pk.vk, pk.dev, pk.contributions)
-    write_vk_json(out_dir / SNARKJS_VK_FILE, pk.vk)
+    folder = Path(folder)
+    write_proving_key(folder / PK_FILE, pk)
+    write_verifying_key(folder / VK_FILE, pk.vk, pk.dev, pk.contributions)
+    write_vk_json(folder / SNARKJS_VK_FILE, pk.vk)
+
+
+def save_keys(out_dir: Path, pk: ProvingKey) -> None:
+    """Write a new key folder `out_dir` (proving_key.bin, verifying_key.json, verification_key.json)
+    whole or not at all; ConfigError when `out_dir` holds a key or other files (never overwritten)."""
+    write_key_folder(out_dir, lambda d: write_key_files(d, pk))
 
 
 def load_proving_key(key_dir: Path) -> ProvingKey:
@@ -349,7 +414,9 @@ def points_g2(arr: np.ndarray) -> list[G2Point]:
 
 __all__ = [
     "DEV_WARNING",
+    "KEY_FILES",
     "ProvingKey",
+    "check_new_key_folder",
     "g1_to_array",
     "g2_to_array",
     "load_proving_key",
@@ -357,6 +424,8 @@ __all__ = [
     "read_proving_key",
     "read_verifying_key",
     "save_keys",
+    "write_key_files",
+    "write_key_folder",
     "write_proving_key",
     "write_verifying_key",
 ]

@@ -277,6 +277,10 @@ class ChainConfig(_Model):
     name: str
     chain_id: Int = Field(ge=1, lt=2**64)
     rpc: tuple[RpcUrl, ...] = Field(min_length=1, description="one or more endpoints; several are cross-checked")
+    # how many of `rpc` must answer for a snapshot (every one that answers must agree); unset: all of
+    # them. Fewer than all lets a round go on while an endpoint is down (relayer.watch.snapshot)
+    rpc_quorum: Int | None = Field(default=None, ge=1, description="endpoints of rpc that must answer (and agree) "
+                                   "for a snapshot; default: all of them")
     confirmations: Int | None = Field(default=None, ge=0, le=10_000)
     finality: Literal["finalized"] | None = None
     vault: Address
@@ -304,6 +308,9 @@ class ChainConfig(_Model):
             raise ValueError("set either confirmations or finality = \"finalized\", not both")
         if len(set(self.rpc)) != len(self.rpc):
             raise ValueError("rpc lists the same URL twice")
+        if self.rpc_quorum is not None and self.rpc_quorum > len(self.rpc):
+            raise ValueError(f"rpc_quorum = {self.rpc_quorum} cannot be reached: rpc lists {len(self.rpc)} endpoint(s); "
+                             f"set rpc_quorum to at most {len(self.rpc)} or add endpoints")
         return self
 
     @field_validator("assets")
@@ -324,6 +331,11 @@ class ChainConfig(_Model):
         if not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,31}", v):
             raise ValueError(f"{v!r} is not a chain name: use 1-32 lower-case letters, digits, - or _ (e.g. 'arbitrum')")
         return v
+
+    @property
+    def rpc_answers_needed(self) -> int:
+        """Endpoints that must answer for a snapshot: rpc_quorum, or every configured one."""
+        return self.rpc_quorum if self.rpc_quorum is not None else len(self.rpc)
 
     @property
     def head_rule(self) -> int | Literal["finalized"]:

@@ -405,3 +405,25 @@ def test_override_into_a_gas_value_that_is_not_a_table(tmp_path):
     assert 'gas = "fast"' in text and "[chains.gas]" not in text
     bad(tmp_path, text, "chains[0].gas", "must be a table", "RELAYER_CHAINS__ALPHA__GAS__MAX_FEE_GWEI",
         env={"RELAYER_CHAINS__ALPHA__GAS__MAX_FEE_GWEI": "5"})
+
+
+def test_rpc_quorum_default_all_endpoints_and_bounds(tmp_path):
+    cfg = load_text(tmp_path, GOOD)
+    # unset: every configured endpoint must answer (the behaviour before the key existed)
+    assert cfg.chain("alpha").rpc_quorum is None and cfg.chain("alpha").rpc_answers_needed == 2
+    assert cfg.chain("beta").rpc_answers_needed == 1
+    one = GOOD.replace("confirmations = 2", "confirmations = 2\nrpc_quorum = 1")
+    assert load_text(tmp_path, one).chain("alpha").rpc_answers_needed == 1
+    assert load_text(tmp_path, GOOD, env={"RELAYER_CHAINS__ALPHA__RPC_QUORUM": "1"}).chain("alpha").rpc_quorum == 1
+    bad(tmp_path, GOOD.replace("confirmations = 2", "confirmations = 2\nrpc_quorum = 3"), "chains[0]", "rpc_quorum = 3",
+        "rpc lists 2 endpoint(s)", "at most 2")
+    bad(tmp_path, GOOD.replace("confirmations = 2", "confirmations = 2\nrpc_quorum = 0"), "chains[0].rpc_quorum",
+        "greater than or equal to 1")
+    bad(tmp_path, GOOD.replace("confirmations = 2", "confirmations = 2\nrpc_quorum = 1.5"), "chains[0].rpc_quorum",
+        "whole number")
+    bad(tmp_path, GOOD, "chains[0].rpc_quorum", "RELAYER_CHAINS__ALPHA__RPC_QUORUM",
+        env={"RELAYER_CHAINS__ALPHA__RPC_QUORUM": "some"})
+    bad(tmp_path, GOOD, "rpc_quorum = 5", env={"RELAYER_CHAINS__ALPHA__RPC_QUORUM": "5"})
+    # a flag that shortens rpc below the file's rpc_quorum is refused, not silently lowered
+    bad(tmp_path, one.replace("rpc_quorum = 1", "rpc_quorum = 2"), "rpc_quorum = 2", "rpc lists 1 endpoint(s)",
+        overrides={"chains.alpha.rpc": ["http://flag.example"]})

@@ -74,9 +74,9 @@ def config_of(state: dict[str, Any], **relayer: Any) -> RelayerConfig:
     return load_config(Path(state["config"]), env={}, overrides=overrides)
 
 
-def make_pipeline(cfg: RelayerConfig, progress: Any = lambda m: None) -> RoundPipeline:
+def make_pipeline(cfg: RelayerConfig, progress: Any = lambda m: None, preflight: bool = True) -> RoundPipeline:
     return build_pipeline(cfg, backend="cpu", prover_workers=0, env=ENV, relay_options=FAST_RELAY, rpc_timeout_s=5,
-                          progress=progress)
+                          progress=progress, preflight=preflight)
 
 
 def feed(cfg: RelayerConfig, i: int) -> Any:
@@ -415,15 +415,19 @@ def test_data_within_the_inclusion_margin_of_max_age_is_refused(devnet: dict[str
     inclusion_margin_s = 600 it is refused before proving; a margin as large as maxAge is refused
     saying so; with no margin the same data is attested and accepted by every feed."""
     from relayer.devnet.deploy import FEED_MAX_AGE_S
-    from relayer.errors import ChainError
+    from relayer.errors import ChainError, ConfigError
 
     cfg = config_of(devnet)
     warp(cfg.chains[2:], 0)  # chain 2's snapshot block is fresh: the data's age comes from the warp alone
     warp(cfg.chains[:2], FEED_MAX_AGE_S - 300)
-    for margin, pattern in ((600, r"devnet-0's feed accepts data at most 3600 s old \(maxAge\): only \d+ s would "
-                                  r"be left .* less than relayer.inclusion_margin_s = 600 s"),
-                            (FEED_MAX_AGE_S, r"inclusion_margin_s = 3600 s leaves no time at all under it")):
-        p = make_pipeline(config_of(devnet, inclusion_margin_s=margin))
+    # a margin as large as maxAge is refused at start (preflight); the round's own check says it too
+    with pytest.raises(ConfigError, match=r"inclusion_margin_s = 3600 s leaves no time under the feed's maxAge"):
+        make_pipeline(config_of(devnet, inclusion_margin_s=FEED_MAX_AGE_S))
+    for margin, pattern, preflight in (
+            (600, r"devnet-0's feed accepts data at most 3600 s old \(maxAge\): only \d+ s would "
+                  r"be left .* less than relayer.inclusion_margin_s = 600 s", True),
+            (FEED_MAX_AGE_S, r"inclusion_margin_s = 3600 s leaves no time at all under it", False)):
+        p = make_pipeline(config_of(devnet, inclusion_margin_s=margin), preflight=preflight)
         try:
             with pytest.raises(ChainError, match=pattern):
                 p.run_once(force=True)

@@ -249,6 +249,12 @@ def test_daemon_does_not_republish_every_interval_after_a_round_failed_on_one_fe
         for c in cfg.chains[:2]:
             assert gas_spent(c.name) - gas0[c.name] == subs[c.chain_id].gas_used > 0
         assert gas_spent(bad.name) == gas0[bad.name]  # refused at estimation: no transaction, no gas
+        # status: the failed round was proven for every chain, so its blocks are the last proven ones
+        from relayer.pipeline.inspect import status
+
+        snaps = p.store.round_snapshots(1)
+        assert [c["last_proven_block"] for c in status(cfg, store=p.store)["chains"]] == [
+            int(p.store.get_snapshot(snaps[c.chain_id]).block_number) for c in cfg.chains]
 
         set_max_age(FEED_MAX_AGE_S)  # the operator fixes the feed
         warp(cfg.chains, 60)

@@ -80,10 +80,11 @@ def status(cfg: RelayerConfig, store: Store | None = None, rounds: int = 5, time
     chains = []
     for c in cfg.chains:
         row: dict[str, Any] = {"name": c.name, "chain_id": c.chain_id, "feed": c.feed}
-        # the newest round with a proof for this chain: its snapshot block is the last proven block
+        # the newest round with a stored proof for this chain (whatever became of the round after: a
+        # round that failed on one feed was still proven): its snapshot block is the last proven block
         row["last_proven_block"] = None
         for rec in reversed(all_rounds):
-            if rec.state.value in ("snapshotted", "failed"):
+            if c.chain_id not in store.round_proofs(rec.round):
                 continue
             sid = store.round_snapshots(rec.round).get(c.chain_id)
             if sid is not None:

@@ -44,6 +44,11 @@ FEED_RATIO_E8 = Gauge("relayer_feed_ratio_e8", "Collateralization ratio (8 decim
 CHAIN_HEAD = Gauge("relayer_chain_head", "Latest block number seen on each chain", ["chain"], registry=REGISTRY)
 ROUNDS = Counter("relayer_rounds_total", "Round attempts by outcome", ["outcome"], registry=REGISTRY)
 LAST_ROUND = Gauge("relayer_last_round", "Number of the last round the relayer created", registry=REGISTRY)
+# an endpoint of a chain's rpc list that failed to answer (snapshot reads, or a request the failover web3
+# moved on from); `endpoint` is the redacted URL (relayer.watch.rpc.redact_url), never an API key
+RPC_ENDPOINT_ERRORS = Counter("relayer_rpc_endpoint_errors", "RPC endpoint failures (no connection, timeout, HTTP "
+                              "error, JSON-RPC error in a snapshot) per chain and endpoint", ["chain", "endpoint"],
+                              registry=REGISTRY)
 PRICE_AGE_SECONDS = Gauge("relayer_price_age_seconds", "Snapshot block time minus the oracle price's updatedAt, "
                           "per asset (negative: a price from the future)", ["chain", "asset"], registry=REGISTRY)
 
@@ -103,5 +108,5 @@ def render() -> bytes:
 
 
 __all__ = ["CHAIN_HEAD", "FEED_LAST_ROUND", "FEED_RATIO_E8", "FEED_UPDATE_GAS", "FEED_UPDATE_GAS_TOTAL", "LAST_ROUND",
-           "PRICE_AGE_SECONDS", "PROOF_SECONDS", "REGISTRY", "ROUNDS", "ROUND_SECONDS", "ROUND_STAGE_SECONDS", "SIGNER_BALANCE_WEI", "render",
+           "PRICE_AGE_SECONDS", "PROOF_SECONDS", "REGISTRY", "ROUNDS", "ROUND_SECONDS", "ROUND_STAGE_SECONDS", "RPC_ENDPOINT_ERRORS", "SIGNER_BALANCE_WEI", "render",
            "serve"]

@@ -1,6 +1,7 @@
 """Reorg detection by block hash: remember the (number, hash) a chain's snapshot was taken at and
 ask, before the snapshot is used, whether every endpoint's canonical chain still has that hash
-at that height. If not, the snapshot is void and the pipeline takes a new one.
+at that height (endpoints that do not answer are left out, down to the chain's rpc_quorum). If not,
+the snapshot is void and the pipeline takes a new one.
 """
 
 from __future__ import annotations
@@ -9,11 +10,12 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from relayer import metrics
 from relayer.config import ChainConfig
 from relayer.errors import ChainError
 from relayer.types import BlockNumber, ChainSnapshot
 from relayer.watch.header import parse_header
-from relayer.watch.rpc import DEFAULT_TIMEOUT_S, RpcClient
+from relayer.watch.rpc import DEFAULT_TIMEOUT_S, RpcClient, RpcUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -57,13 +59,23 @@ class ReorgTracker:
         self._pinned = None
 
     def check(self) -> Reorg | None:
-        """None while every endpoint still has the pinned hash at the pinned height; else the Reorg.
-        An endpoint that cannot answer raises ChainError (unknown is not "no reorg")."""
+        """None while every endpoint that answers still has the pinned hash at the pinned height; else
+        the Reorg. Fewer answering endpoints than the snapshot needs (chains.<name>.rpc_quorum, default
+        all) raises ChainError: unknown is not "no reorg"."""
         if self._pinned is None:
             raise ChainError(f"{self.chain.name}: no snapshot recorded; call record(snapshot) first")
         number, pinned_hash = self._pinned
+        needed = self.chain.rpc_quorum if self.chain.rpc_quorum is not None else len(self.clients)
+        failed: list[RpcUnavailable] = []
         for c in self.clients:
-            block = c.get_block(int(number))
+            try:
+                block = c.get_block(int(number))
+            except RpcUnavailable as exc:
+                # no answer says nothing about a reorg: the others decide, if enough of them answer
+                failed.append(exc)
+                metrics.RPC_ENDPOINT_ERRORS.labels(chain=self.chain.name, endpoint=c.name).inc()
+                log.warning("%s: RPC endpoint %s left out of the reorg check: %s", self.chain.name, c.name, exc)
+                continue
             if block is None:
                 event = Reorg(self.chain.name, number, pinned_hash, None, c.name)
             else:
@@ -75,6 +87,10 @@ class ReorgTracker:
                 event = Reorg(self.chain.name, number, pinned_hash, header.hash, c.name)
             log.warning("reorg: %s", event)
             return event
+        if len(self.clients) - len(failed) < needed:
+            raise ChainError(f"{self.chain.name}: cannot tell whether block {number} is still canonical: "
+                             f"{len(self.clients) - len(failed)} of {len(self.clients)} RPC endpoint(s) answered, "
+                             f"{needed} needed (rpc_quorum); " + "; ".join(str(e) for e in failed))
         return None
 
 

@@ -26,6 +26,13 @@ MAX_RESPONSE_BYTES = 32 * 2**20
 _SECRETISH = re.compile(r"^[A-Za-z0-9_\-]{20,}$")
 
 
+class RpcUnavailable(ChainError):
+    """The endpoint gave no usable answer: no connection, a timeout, an HTTP error status, a reply
+    that is not JSON, or a JSON-RPC error object. Unlike a wrong or unprovable answer (a plain
+    ChainError: the endpoint lies or is broken), this says nothing about the chain, so a snapshot
+    may go on without this endpoint when enough others answer (chains.<name>.rpc_quorum)."""
+
+
 def redact_url(url: str) -> str:
     """The URL for messages and logs: credentials and API-key-looking path segments and query
     values (e.g. Infura's /v3/<key>) are replaced with ***; scheme, host and port stay."""
@@ -111,24 +118,24 @@ class RpcClient:
                         raise TimeoutError
                 status = resp.status
             except (TimeoutError, socket.timeout):
-                raise ChainError(f"{self.name}: no answer to {method} within {self.timeout_s:g} s; the endpoint is "
+                raise RpcUnavailable(f"{self.name}: no answer to {method} within {self.timeout_s:g} s; the endpoint is "
                                  "overloaded or unreachable (raise the timeout or use another RPC)") from None
             except ConnectionRefusedError:
-                raise ChainError(f"{self.name}: connection refused ({method}); is the node running and the URL "
+                raise RpcUnavailable(f"{self.name}: connection refused ({method}); is the node running and the URL "
                                  "right?") from None
             except socket.gaierror as exc:
-                raise ChainError(f"{self.name}: cannot resolve host ({exc.strerror}); check the URL") from None
+                raise RpcUnavailable(f"{self.name}: cannot resolve host ({exc.strerror}); check the URL") from None
             except (OSError, http.client.HTTPException) as exc:
-                raise ChainError(f"{self.name}: {method} failed: {type(exc).__name__}: {exc}") from None
+                raise RpcUnavailable(f"{self.name}: {method} failed: {type(exc).__name__}: {exc}") from None
         finally:
             conn.close()
         raw = b"".join(chunks)
         if status != 200:
-            raise ChainError(f"{self.name}: {method} got HTTP {status}: {raw[:200]!r}")
+            raise RpcUnavailable(f"{self.name}: {method} got HTTP {status}: {raw[:200]!r}")
         try:
             reply = json.loads(raw)
         except ValueError:
-            raise ChainError(f"{self.name}: {method} answer is not JSON: {raw[:200]!r}") from None
+            raise RpcUnavailable(f"{self.name}: {method} answer is not JSON: {raw[:200]!r}") from None
         if not isinstance(reply, dict):
             raise ChainError(f"{self.name}: {method} answer is not a JSON-RPC object: {raw[:200]!r}")
         if reply.get("id") != req_id:
@@ -137,7 +144,7 @@ class RpcClient:
             err = reply["error"]
             msg = err.get("message") if isinstance(err, dict) else err
             code = err.get("code") if isinstance(err, dict) else None
-            raise ChainError(f"{self.name}: {method} returned error {code}: {msg}")
+            raise RpcUnavailable(f"{self.name}: {method} returned error {code}: {msg}")
         if "result" not in reply:
             raise ChainError(f"{self.name}: {method} answer has neither result nor error")
         return reply["result"]
@@ -190,4 +197,4 @@ def _quantity(value: Any, where: str) -> int:
         raise ChainError(f"{where}: {value!r} is not a hex quantity") from None
 
 
-__all__ = ["DEFAULT_TIMEOUT_S", "RpcClient", "redact_url"]
+__all__ = ["DEFAULT_TIMEOUT_S", "RpcClient", "RpcUnavailable", "redact_url"]

@@ -1,8 +1,14 @@
 """Take one chain's snapshot (SPEC §1 "watch"): pick the final block, check its header against its
 hash, prove the vault's holdings and each asset's latest price from storage against the header's
-stateRoot (EIP-1186), cross-check them with the contracts' own views, require every configured
-RPC endpoint to agree, and refuse a price older than the asset's max_price_age_s (or newer than the
-block). Any doubt is a ChainError: nothing unproven or stale reaches the signer.
+stateRoot (EIP-1186), cross-check them with the contracts' own views, require at least rpc_quorum of
+the configured RPC endpoints to answer and every one that answers to agree, and refuse a price older
+than the asset's max_price_age_s (or newer than the block). Any doubt is a ChainError: nothing
+unproven or stale reaches the signer.
+
+An endpoint that gives no answer (RpcUnavailable: no connection, timeout, HTTP error, JSON-RPC error)
+is left out, with a warning and relayer_rpc_endpoint_errors_total; one that answers wrongly (another
+chain id, a proof that does not verify, an eth_call that contradicts its proof, a different block) is
+never outvoted: the snapshot fails naming it.
 
 Storage layouts proven here (checked with solc's storageLayout output for the committed sources):
 
@@ -24,9 +30,10 @@ eth_call and must agree across endpoints. The token's `decimals()` must equal th
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TypeVar
 
 from eth_abi import decode as abi_decode
 from eth_abi import encode as abi_encode
@@ -39,7 +46,9 @@ from relayer.errors import ChainError
 from relayer.types import AssetHolding, BlockNumber, ChainId, ChainSnapshot, PriceReading
 from relayer.watch.header import BlockHeader, parse_header
 from relayer.watch.mpt import EMPTY_CODE_HASH, check_get_proof
-from relayer.watch.rpc import DEFAULT_TIMEOUT_S, RpcClient
+from relayer.watch.rpc import DEFAULT_TIMEOUT_S, RpcClient, RpcUnavailable
+
+T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 
@@ -236,6 +245,47 @@ def check_price_ages(chain: ChainConfig, snap: ChainSnapshot) -> None:
                              "heartbeat really is that long)")
 
 
+def _each(clients: Sequence[RpcClient], fn: Callable[[RpcClient], T]) -> list[T | RpcUnavailable]:
+    """`fn(c)` for every endpoint concurrently (a dead one costs one timeout, not one per endpoint).
+    An RpcUnavailable is returned in the endpoint's place; any other error (a lie, a configuration
+    error) is raised, the first in configuration order, after every call has finished."""
+    if len(clients) == 1:  # no thread for the common single-endpoint case
+        try:
+            return [fn(clients[0])]
+        except RpcUnavailable as exc:
+            return [exc]
+    with ThreadPoolExecutor(max_workers=len(clients), thread_name_prefix="rpc") as pool:
+        futures = [pool.submit(fn, c) for c in clients]
+    out: list[T | RpcUnavailable] = []
+    for fut in futures:
+        try:
+            out.append(fut.result())
+        except RpcUnavailable as exc:
+            out.append(exc)
+    return out
+
+
+def _answering(chain: ChainConfig, clients: Sequence[RpcClient], results: Sequence[T | RpcUnavailable],
+               needed: int, total: int) -> list[tuple[RpcClient, T]]:
+    """The endpoints that answered, with their answers; the others are logged and counted. Fewer
+    than `needed` answering is a ChainError naming each endpoint that did not and why."""
+    ok: list[tuple[RpcClient, T]] = []
+    failed: list[RpcUnavailable] = []
+    for c, r in zip(clients, results):
+        if isinstance(r, RpcUnavailable):
+            failed.append(r)
+            metrics.RPC_ENDPOINT_ERRORS.labels(chain=chain.name, endpoint=c.name).inc()
+            log.warning("%s: RPC endpoint %s left out of this snapshot: %s", chain.name, c.name, r)
+        else:
+            ok.append((c, r))
+    if len(ok) < needed:
+        rule = (f"chains.{chain.name}.rpc_quorum = {chain.rpc_quorum}" if chain.rpc_quorum is not None else
+                f"every configured endpoint must answer (set chains.{chain.name}.rpc_quorum to go on with fewer)")
+        raise ChainError(f"{chain.name}: {len(ok)} of {total} RPC endpoint(s) answered, {needed} needed: {rule}; "
+                         + "; ".join(str(e) for e in failed))
+    return ok
+
+
 def take_snapshot(
     chain: ChainConfig,
     *,
@@ -243,24 +293,35 @@ def take_snapshot(
     block_number: int | None = None,
     clients: Sequence[RpcClient] | None = None,
 ) -> ChainSnapshot:
-    """Snapshot `chain` at its final block (or at `block_number`), proven and agreed by every
-    configured RPC endpoint. Raises ChainError naming the endpoint(s) on any failure."""
+    """Snapshot `chain` at its final block (or at `block_number`), proven by every endpoint that
+    answers, at least rpc_quorum of them (default: all), and agreed by all that answer. Raises
+    ChainError naming the endpoint(s) on any failure. `rpc_urls` of the result lists those endpoints."""
     clients = list(clients) if clients is not None else _clients(chain, timeout_s)
     if not clients:
         raise ChainError(f"{chain.name}: no RPC endpoint configured")
-    check_chain_ids(chain, clients)
-    n = select_block(chain, clients) if block_number is None else block_number
-    readings = [read_at(chain, c, n) for c in clients]
+    needed = chain.rpc_quorum if chain.rpc_quorum is not None else len(clients)
+    total = len(clients)
+
+    def probe(c: RpcClient) -> int:
+        check_chain_ids(chain, [c])  # another chain id is a configuration error: raised, never left out
+        return select_block(chain, [c]) if block_number is None else block_number
+
+    # the block: the lowest candidate among the endpoints that answer (lowest, so that each of them has it)
+    probed = _answering(chain, clients, _each(clients, probe), needed, total)
+    n = min(b for _, b in probed)
+    live = [c for c, _ in probed]
+    read = _answering(chain, live, _each(live, lambda c: read_at(chain, c, n)), needed, total)
+    readings = [r for _, r in read]
     _require_agreement(chain, readings)
     r = readings[0]
     snap = ChainSnapshot(
         chain_id=ChainId(chain.chain_id), chain_name=chain.name, block_number=BlockNumber(r.header.number),
         block_hash=r.header.hash, state_root=r.header.state_root, timestamp=r.header.timestamp,
-        vault=to_checksum_address(chain.vault), holdings=r.holdings, rpc_urls=tuple(c.name for c in clients),
+        vault=to_checksum_address(chain.vault), holdings=r.holdings, rpc_urls=tuple(c.name for c, _ in read),
     )
     check_price_ages(chain, snap)
-    log.info("%s: snapshot at block %d (0x%s) agreed by %d endpoint(s)", chain.name, snap.block_number,
-             snap.block_hash.hex()[:12], len(clients))
+    log.info("%s: snapshot at block %d (0x%s) agreed by %d of %d endpoint(s)", chain.name, snap.block_number,
+             snap.block_hash.hex()[:12], len(read), total)
     return snap
 
 

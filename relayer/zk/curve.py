@@ -263,17 +263,57 @@ def scale_all_g1(points: Sequence[G1Point], k: int) -> list[G1Point]:
 
 
 def scale_all_g2(points: Sequence[G2Point], k: int) -> list[G2Point]:
-    k %= R
-    return G2.batch_to_affine([G2.mul(G2.from_affine(p), k) for p in points])
+    """[k] * p for every p in G2 (compiled per-point kernel when numba is usable)."""
+    return scale_each_g2(points, [k] * len(points))
+
+
+def _compiled_scaling() -> Any:
+    """The compiled scaling module, or None where numba (or a kernel it needs) is unusable; the
+    plain-int path gives the same points, slower."""
+    try:
+        from relayer.zk.groth16 import scale_kernel
+    except ImportError as exc:
+        import logging
+
+        logging.getLogger(__name__).info("compiled point scaling unavailable (%s); using plain Python", exc)
+        return None
+    return scale_kernel
 
 
 def scale_each_g1(points: Sequence[G1Point], ks: Sequence[int]) -> list[G1Point]:
-    """[ks[i]] * points[i] (phase-1 updates: τ^i scales the i-th power)."""
-    return G1.batch_to_affine([G1.mul(G1.from_affine(p), k % R) for p, k in zip(points, ks)])
+    """[ks[i]] * points[i] (phase-1 updates: τ^i scales the i-th power); FormatError for a point off
+    the curve or a length mismatch."""
+    from relayer.errors import FormatError
+    from relayer.zk.field import array_to_g1, g1_to_array
+
+    if len(points) != len(ks):
+        raise FormatError(f"{len(ks)} scalars for {len(points)} G1 points")
+    sk = _compiled_scaling() if points else None
+    if sk is None:
+        return _scale_each_g1_plain(points, ks)
+    return array_to_g1(sk.scale_each_g1_array(g1_to_array(points), [k % R for k in ks]))
 
 
 def scale_each_g2(points: Sequence[G2Point], ks: Sequence[int]) -> list[G2Point]:
-    return G2.batch_to_affine([G2.mul(G2.from_affine(p), k % R) for p, k in zip(points, ks)])
+    """[ks[i]] * points[i] in G2 (the curve equation is checked, not the subgroup)."""
+    from relayer.errors import FormatError
+    from relayer.zk.field import array_to_g2, g2_to_array
+
+    if len(points) != len(ks):
+        raise FormatError(f"{len(ks)} scalars for {len(points)} G2 points")
+    sk = _compiled_scaling() if points else None
+    if sk is None:
+        return _scale_each_g2_plain(points, ks)
+    return array_to_g2(sk.scale_each_g2_array(g2_to_array(points), [k % R for k in ks]))
+
+
+def _scale_each_g1_plain(points: Sequence[G1Point], ks: Sequence[int]) -> list[G1Point]:
+    """Plain-int scale_each_g1 (the fallback, and the reference the compiled kernel is tested against)."""
+    return G1.batch_to_affine([G1.mul(G1.from_affine(p), k % R) for p, k in zip(points, ks, strict=True)])
+
+
+def _scale_each_g2_plain(points: Sequence[G2Point], ks: Sequence[int]) -> list[G2Point]:
+    return G2.batch_to_affine([G2.mul(G2.from_affine(p), k % R) for p, k in zip(points, ks, strict=True)])
 
 
 def is_on_curve_g1(p: G1Point) -> bool:

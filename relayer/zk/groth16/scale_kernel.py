@@ -1,27 +1,45 @@
-"""Compiled "one scalar times many G1 points" for phase-2 contributions (δ⁻¹ · every C and H point).
+"""Compiled point scaling for the setup ceremony: "one scalar times many G1 points" (phase-2 δ updates),
+"each point times its own scalar" for G1 and G2 (phase-1 contributions), and the radix-2 group FFT that
+turns phase-1 powers [τ^j]P into the Lagrange basis [L_k(τ)]P.
 
-The backend interface has no such operation (MSM and fixed-base are the other way round), so this
+The backend interface has no such operations (MSM and fixed-base are the other way round), so this
 composes the generated numba field/curve primitives of `relayer.zk.arith.kernels` (Jacobian
-dbl-2009-l, mixed madd-2007-bl, batch normalisation) into one parallel loop: NAF of the scalar,
-one double per digit, one mixed addition per non-zero digit, every point in its own prange lane.
+dbl-2009-l, mixed madd-2007-bl, add-2007-bl, batch normalisation): every point is its own prange lane.
+Per-lane scalars are recoded to NAF on the fly from k and 3k: digit i is bit_{i+1}(3k) − bit_{i+1}(k)
+(Σ_i (bit_{i+1}(3k) − bit_{i+1}(k))·2^i = ⌊3k/2⌋ − ⌊k/2⌋ = k; Hankerson–Menezes–Vanstone, Guide to
+ECC, §3.3.1), so no per-lane digit buffer is needed. Scalars must be reduced mod r (< 2^254: 3k fits
+in four limbs).
 """
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 from numba import njit, prange
 
 from relayer.errors import FormatError
 from relayer.zk.arith import kernels as k
+from relayer.zk.arith.intrinsics import adc
+from relayer.zk.field import R, first_not_below, fr_root_of_unity, ints_to_limbs
 
 # The generated kernels are another module's internals: if a primitive this file uses is gone,
 # fail the import so that callers take their plain-int path instead of failing at JIT time.
-_NEEDED = ('G1_INF', 'fq_neg', 'g1_dbl', 'g1_jac_zeros', 'g1_ld', 'g1_madd', 'g1_normalize', 'g1_prepare', 'g1_st_jac')
+_NEEDED = (
+    'G1_INF', 'fq_neg', 'fq_is_zero', 'g1_dbl', 'g1_add', 'g1_neg', 'g1_jac_zeros', 'g1_ld', 'g1_ld_jac', 'g1_madd',
+    'g1_normalize', 'g1_prepare', 'g1_st_jac', 'FQ_ONE',
+    'G2_INF', 'fq2_neg', 'fq2_is_zero', 'g2_dbl', 'g2_add', 'g2_neg', 'g2_jac_zeros', 'g2_ld', 'g2_ld_jac', 'g2_madd',
+    'g2_normalize', 'g2_prepare', 'g2_st_jac', 'FQ2_ONE',
+)
 _missing = [name for name in _NEEDED if not hasattr(k, name)]
 if _missing:
     raise ImportError(f"relayer.zk.arith.kernels lacks {', '.join(_missing)}")
 
+_U1 = np.uint64(1)
+_U63 = np.uint64(63)
+_Z = np.uint64(0)
 
+
+# --- one scalar, many G1 points ----------------------------------------------------------------
 @njit(cache=True, parallel=True)
 def _scale_kernel(aff: np.ndarray, status: np.ndarray, naf: np.ndarray, out: np.ndarray) -> None:
     n = aff.shape[0]
@@ -50,4 +68,212 @@ def scale_g1_array(points: np.ndarray, scalar: int, naf_digits: list[int]) -> np
         raise FormatError(f"point {bad} of the key is not a valid G1 point")
     out = k.g1_jac_zeros(points.shape[0])  # Z = 0: infinity unless the kernel writes the row
     _scale_kernel(aff, status, np.array(naf_digits, dtype=np.int8), out)
-    return k.g1_normalize(out, max(1, min(64, points.shape[0] // 1024)), True)
+    return k.g1_normalize(out, _chunks(points.shape[0]), True)
+
+
+# --- each point times its own scalar -----------------------------------------------------------
+@njit(cache=True, parallel=True)
+def _triple(ks: np.ndarray) -> np.ndarray:
+    """3k per row of an (n, 4) limb array of k < 2^254 (so 3k < 2^256)."""
+    n = ks.shape[0]
+    out = np.empty((n, 4), dtype=np.uint64)
+    for i in prange(n):
+        c = _Z
+        prev = _Z
+        for j in range(4):
+            limb = ks[i, j]
+            dbl = (limb << _U1) | (prev >> _U63)
+            s, c = adc(limb, dbl, c)
+            out[i, j] = s
+            prev = limb
+    return out
+
+
+@njit(cache=True, inline="always")
+def _digit(ks: np.ndarray, hs: np.ndarray, row: int, bit: int) -> int:
+    """NAF digit bit−1 of row's scalar: bit_bit(3k) − bit_bit(k)."""
+    w = bit >> 6
+    sh = np.uint64(bit & 63)
+    hb = (hs[row, w] >> sh) & _U1
+    kb = (ks[row, w] >> sh) & _U1
+    if hb == kb:
+        return 0
+    return 1 if hb == _U1 else -1
+
+
+@njit(cache=True)
+def _g1_mul_lane(x, y, ks, hs, row):  # type: ignore[no-untyped-def]
+    """[ks[row]]·(x, y) as a Jacobian point; (x, y) affine Montgomery, not infinity."""
+    ny = k.fq_neg(y)
+    acc = k.G1_INF
+    for bit in range(255, 0, -1):
+        acc = k.g1_dbl(acc)
+        d = _digit(ks, hs, row, bit)
+        if d == 1:
+            acc = k.g1_madd(acc, x, y)
+        elif d == -1:
+            acc = k.g1_madd(acc, x, ny)
+    return acc
+
+
+@njit(cache=True)
+def _g2_mul_lane(x, y, ks, hs, row):  # type: ignore[no-untyped-def]
+    ny = k.fq2_neg(y)
+    acc = k.G2_INF
+    for bit in range(255, 0, -1):
+        acc = k.g2_dbl(acc)
+        d = _digit(ks, hs, row, bit)
+        if d == 1:
+            acc = k.g2_madd(acc, x, y)
+        elif d == -1:
+            acc = k.g2_madd(acc, x, ny)
+    return acc
+
+
+@njit(cache=True, parallel=True)
+def _each_g1_kernel(aff: np.ndarray, status: np.ndarray, ks: np.ndarray, hs: np.ndarray, out: np.ndarray) -> None:
+    for i in prange(aff.shape[0]):
+        if status[i] != 0:
+            continue  # infinity stays infinity (out rows are Z = 0)
+        k.g1_st_jac(out, i, _g1_mul_lane(k.g1_ld(aff, i, 0), k.g1_ld(aff, i, 1), ks, hs, i))
+
+
+@njit(cache=True, parallel=True)
+def _each_g2_kernel(aff: np.ndarray, status: np.ndarray, ks: np.ndarray, hs: np.ndarray, out: np.ndarray) -> None:
+    for i in prange(aff.shape[0]):
+        if status[i] != 0:
+            continue
+        k.g2_st_jac(out, i, _g2_mul_lane(k.g2_ld(aff, i, 0), k.g2_ld(aff, i, 1), ks, hs, i))
+
+
+def _chunks(n: int) -> int:
+    """Chunks for batch normalisation: one inversion each, enough of them to keep every thread busy."""
+    return max(1, min(n // 256, 8 * numba.get_num_threads()))
+
+
+def _scalar_limbs(scalars: np.ndarray | list[int], n: int) -> np.ndarray:
+    ks = np.ascontiguousarray(scalars if isinstance(scalars, np.ndarray) else ints_to_limbs(s % R for s in scalars),
+                              dtype=np.uint64).reshape(-1, 4)
+    if ks.shape[0] != n:
+        raise FormatError(f"{ks.shape[0]} scalars for {n} points")
+    bad = first_not_below(ks, R)
+    if bad >= 0:
+        raise FormatError(f"scalar {bad} is not reduced mod r")
+    return ks
+
+
+def _prepared(group: str, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    prep = k.g1_prepare if group == "g1" else k.g2_prepare
+    aff, status = prep(np.ascontiguousarray(points, dtype=np.uint64))
+    bad = np.flatnonzero(status >= 2)
+    if bad.size:
+        i = int(bad[0])
+        why = "has a coordinate >= q" if status[i] == 2 else "is not on the curve"
+        raise FormatError(f"{group.upper()} point {i} {why}; {bad.size} bad points in all")
+    return aff, status
+
+
+def scale_each_g1_array(points: np.ndarray, scalars: np.ndarray | list[int]) -> np.ndarray:
+    """[scalars[i]]·points[i] for an (n, 2, 4) canonical affine array; scalars as ints (reduced here)
+    or an (n, 4) limb array of values below r. Returns canonical affine (n, 2, 4), infinity as zeros."""
+    n = points.shape[0]
+    ks = _scalar_limbs(scalars, n)
+    aff, status = _prepared("g1", points)
+    out = k.g1_jac_zeros(n)
+    if n:
+        _each_g1_kernel(aff, status, ks, _triple(ks), out)
+    return k.g1_normalize(out, _chunks(n), True)
+
+
+def scale_each_g2_array(points: np.ndarray, scalars: np.ndarray | list[int]) -> np.ndarray:
+    """G2 version of scale_each_g1_array: (n, 2, 2, 4) canonical affine in and out. Only the curve
+    equation is checked, not the subgroup: scaling is defined for any point of the twist."""
+    n = points.shape[0]
+    ks = _scalar_limbs(scalars, n)
+    aff, status = _prepared("g2", points)
+    out = k.g2_jac_zeros(n)
+    if n:
+        _each_g2_kernel(aff, status, ks, _triple(ks), out)
+    return k.g2_normalize(out, _chunks(n), True)
+
+
+# --- group FFT: powers of τ → Lagrange basis ---------------------------------------------------
+@njit(cache=True, parallel=True)
+def _fft_layer_g1(a: np.ndarray, aff: np.ndarray, tw: np.ndarray, tw3: np.ndarray, h: int) -> None:
+    """One radix-2 decimation-in-time layer in place on Jacobian `a` (bit-reversed order):
+    (a[i], a[i+h]) ← (a[i] + w_j·a[i+h], a[i] − w_j·a[i+h]), j = i mod h, w_j = tw[j];
+    aff is `a` normalised to affine (zeros for infinity), the base of the twiddle multiplication."""
+    for b in prange(a.shape[0] // 2):
+        blk = b // h
+        j = b - blk * h
+        i = blk * 2 * h + j
+        x = k.g1_ld(aff, i + h, 0)
+        y = k.g1_ld(aff, i + h, 1)
+        if k.fq_is_zero(x) and k.fq_is_zero(y):
+            t = k.G1_INF  # (0, 0) is not on the curve: it is how normalisation writes infinity
+        elif j == 0:
+            t = (x, y, k.FQ_ONE)
+        else:
+            t = _g1_mul_lane(x, y, tw, tw3, j)
+        p = k.g1_ld_jac(a, i)
+        k.g1_st_jac(a, i, k.g1_add(p, t))
+        k.g1_st_jac(a, i + h, k.g1_add(p, k.g1_neg(t)))
+
+
+@njit(cache=True, parallel=True)
+def _fft_layer_g2(a: np.ndarray, aff: np.ndarray, tw: np.ndarray, tw3: np.ndarray, h: int) -> None:
+    for b in prange(a.shape[0] // 2):
+        blk = b // h
+        j = b - blk * h
+        i = blk * 2 * h + j
+        x = k.g2_ld(aff, i + h, 0)
+        y = k.g2_ld(aff, i + h, 1)
+        if k.fq2_is_zero(x) and k.fq2_is_zero(y):
+            t = k.G2_INF
+        elif j == 0:
+            t = (x, y, k.FQ2_ONE)
+        else:
+            t = _g2_mul_lane(x, y, tw, tw3, j)
+        p = k.g2_ld_jac(a, i)
+        k.g2_st_jac(a, i, k.g2_add(p, t))
+        k.g2_st_jac(a, i + h, k.g2_add(p, k.g2_neg(t)))
+
+
+def _bit_reversal(n: int) -> np.ndarray:
+    logn = n.bit_length() - 1
+    idx = np.arange(n, dtype=np.int64)
+    rev = np.zeros(n, dtype=np.int64)
+    for b in range(logn):
+        rev |= ((idx >> b) & 1) << (logn - 1 - b)
+    return rev
+
+
+def lagrange_array(group: str, points: np.ndarray, n: int) -> np.ndarray:
+    """[L_k(τ)]P for k < n from the canonical affine monomials [τ^j]P (first n rows of `points`),
+    L_k(x) = (1/n) Σ_j (ω^{-k} x)^j with ω = fr_root_of_unity(n): out[k] = Σ_j ω^{-jk}·(1/n)[τ^j]P.
+    The inputs are scaled by 1/n first (one scalar kernel), then log2(n) butterfly layers each do n/2
+    twiddle multiplications in parallel lanes. Returns canonical affine rows (infinity as zeros)."""
+    if n < 1 or n & (n - 1):
+        raise FormatError(f"Lagrange basis size {n} is not a power of two")
+    if points.shape[0] < n:
+        raise FormatError(f"{points.shape[0]} points for a Lagrange basis of size {n}")
+    g1 = group == "g1"
+    jac_zeros = k.g1_jac_zeros if g1 else k.g2_jac_zeros
+    normalize = k.g1_normalize if g1 else k.g2_normalize
+    each = _each_g1_kernel if g1 else _each_g2_kernel
+    layer = _fft_layer_g1 if g1 else _fft_layer_g2
+    aff, status = _prepared(group, points[:n])
+    ninv = ints_to_limbs([pow(n, -1, R)] * n)
+    a = jac_zeros(n)
+    each(aff, status, ninv, _triple(ninv), a)
+    a = np.ascontiguousarray(a[_bit_reversal(n)])
+    w_inv = pow(fr_root_of_unity(n), -1, R)
+    pw = [1] * max(1, n // 2)  # ω^{-m}, m < n/2: layer h takes every (n/2h)-th one
+    for m in range(1, n // 2):
+        pw[m] = pw[m - 1] * w_inv % R
+    h = 1
+    while h < n:
+        tw = ints_to_limbs(pw[:: n // (2 * h)][:h])
+        layer(a, normalize(a, _chunks(n), False), tw, _triple(tw), h)
+        h *= 2
+    return normalize(a, _chunks(n), True)

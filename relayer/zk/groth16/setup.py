@@ -312,33 +312,43 @@ def phase1_verify_contribution(old: PowersOfTau, new: PowersOfTau) -> None:
     phase1_verify(new)
 
 
-def phase1_verify(ptau: PowersOfTau) -> None:
+def phase1_verify(ptau: PowersOfTau, backend: ProverBackend | str = "cpu") -> None:
     """Check the powers are consistent: e([τ^{i+1}]G1, G2) = e([τ^i]G1, [τ]G2) on a random combination,
-    and the same for G2, α and β (one multi-pairing each). Raises ProverError on failure."""
+    and the same for G2, α and β (one multi-pairing each; the combinations are MSMs on `backend`, so
+    the `reference` backend gives a pure-Python check). Raises ProverError on failure."""
+    from relayer.zk.curve import g1_neg
     from relayer.zk.pairing import pairing_product_is_one as _pairing_product_is_one
-    from relayer.zk.curve import g1_lincomb, g1_neg
-
-    def rand_comb(points: Sequence[G1Point], rs: Sequence[int]) -> G1Point:
-        return g1_lincomb(points, rs)
 
     n = ptau.n
+    if n < 2 or len(ptau.tau_g1) != 2 * n or len(ptau.tau_g2) != n or len(ptau.alpha_tau_g1) != n or len(ptau.beta_tau_g1) != n:
+        raise ProverError(f"powers of tau: power {ptau.power} needs 2n G1 powers of tau and n of the others (n ≥ 2)")
+    be = _get_backend(backend)
     rs = [fresh_scalar(label=b"check") for _ in range(2 * n - 1)]
+    # Σ rs_i·P_i (lo) and Σ rs_i·P_{i+1} (hi) over one prepared array: the scalar vectors are rs
+    # followed by a zero, and a zero followed by rs (zero scalars cost nothing in the MSM).
+    lo_s = ints_to_limbs([*rs, 0])
+    hi_s = ints_to_limbs([0, *rs])
+    lo_sn = ints_to_limbs([*rs[: n - 1], 0])
+    hi_sn = ints_to_limbs([0, *rs[: n - 1]])
+    try:
+        tau1 = be.prepare_g1(g1_to_array(ptau.tau_g1))
+        tau2 = be.prepare_g2(g2_to_array(ptau.tau_g2))
+        ab = [(name, be.prepare_g1(g1_to_array(pts))) for name, pts in (("alpha", ptau.alpha_tau_g1), ("beta", ptau.beta_tau_g1))]
+    except (ProverError, FormatError) as exc:  # a point off the curve or a coordinate out of range
+        raise ProverError(f"powers of tau: {exc}") from exc
     tau1_g2 = ptau.tau_g2[1]
-    lo = rand_comb(ptau.tau_g1[:-1], rs)
-    hi = rand_comb(ptau.tau_g1[1:], rs)
+    lo = be.msm_g1(tau1, lo_s)
+    hi = be.msm_g1(tau1, hi_s)
     if not _pairing_product_is_one([(hi, G2_GEN), (g1_neg(lo), tau1_g2)]):
         raise ProverError("powers of tau: the G1 powers are not consecutive powers of one τ")
-    # G2 powers: e(τG1, [τ^i]G2) = e(G1, [τ^{i+1}]G2) folded with random weights
-    acc_lo = G2.inf
-    acc_hi = G2.inf
-    for i in range(n - 1):
-        acc_lo = G2.add(acc_lo, G2.mul(G2.from_affine(ptau.tau_g2[i]), rs[i]))
-        acc_hi = G2.add(acc_hi, G2.mul(G2.from_affine(ptau.tau_g2[i + 1]), rs[i]))
-    if not _pairing_product_is_one([(ptau.tau_g1[1], G2.to_affine(acc_lo)), (g1_neg(G1_GEN), G2.to_affine(acc_hi))]):
+    # G2 powers: e(τG1, Σ rs_i [τ^i]G2) = e(G1, Σ rs_i [τ^{i+1}]G2)
+    acc_lo = be.msm_g2(tau2, lo_sn)
+    acc_hi = be.msm_g2(tau2, hi_sn)
+    if not _pairing_product_is_one([(ptau.tau_g1[1], acc_lo), (g1_neg(G1_GEN), acc_hi)]):
         raise ProverError("powers of tau: the G2 powers do not match the G1 powers")
-    for name, pts in (("alpha", ptau.alpha_tau_g1), ("beta", ptau.beta_tau_g1)):
-        lo = rand_comb(pts[:-1], rs[: n - 1])
-        hi = rand_comb(pts[1:], rs[: n - 1])
+    for name, prep in ab:
+        lo = be.msm_g1(prep, lo_sn)
+        hi = be.msm_g1(prep, hi_sn)
         if not _pairing_product_is_one([(hi, G2_GEN), (g1_neg(lo), tau1_g2)]):
             raise ProverError(f"powers of tau: the {name}·τ^i powers are inconsistent")
     if not _pairing_product_is_one([(ptau.beta_tau_g1[0], G2_GEN), (g1_neg(G1_GEN), ptau.beta_g2)]):
@@ -399,12 +409,28 @@ def _group_dft(points: Sequence[Any], grp: Any, root: int) -> list[Any]:
     return out  # type: ignore[return-value]
 
 
-def _lagrange_points(points: Sequence[Any], grp: Any, n: int) -> list[Any]:
-    """[L_k(τ)]P for k < n from the monomials [τ^j]P, j < n: L_k(x) = (1/n) Σ_j (w^{-k} x)^j."""
+def _lagrange_points_plain(points: Sequence[Any], grp: Any, n: int) -> list[Any]:
+    """[L_k(τ)]P for k < n from the monomials [τ^j]P, j < n: L_k(x) = (1/n) Σ_j (w^{-k} x)^j.
+    Plain ints, one Python scalar multiplication per butterfly: the fallback, and the reference the
+    compiled group FFT is tested against."""
     w_inv = pow(fr_root_of_unity(n), -1, R)
     jac = _group_dft(points[:n], grp, w_inv)
     ninv = pow(n, -1, R)
     return grp.batch_to_affine([grp.mul(p, ninv) for p in jac])
+
+
+def _lagrange_points(points: Sequence[Any], grp: Any, n: int) -> list[Any]:
+    """_lagrange_points_plain on the compiled group FFT (scale_kernel.lagrange_array) when numba is usable."""
+    from relayer.zk.field import array_to_g2
+
+    try:
+        from relayer.zk.groth16.scale_kernel import lagrange_array
+    except ImportError as exc:
+        log.info("compiled Lagrange conversion unavailable (%s); using plain Python", exc)
+        return _lagrange_points_plain(points, grp, n)
+    if grp is G1:
+        return array_to_g1(lagrange_array("g1", g1_to_array(points[:n]), n))
+    return array_to_g2(lagrange_array("g2", g2_to_array(points[:n]), n))
 
 
 @dataclass
@@ -426,12 +452,9 @@ class LagrangeBasis:
 def lagrange_from_ptau(ptau: PowersOfTau, n: int) -> LagrangeBasis:
     if n > ptau.n:
         raise ProverError(f"circuit needs a domain of {n} but the powers of tau only cover 2^{ptau.power} = {ptau.n}")
-    if n > 1 << 12:
-        # group FFTs in plain Python: fine for small circuits, slow beyond a few thousand points
-        log.warning("converting powers of tau to the Lagrange basis for domain %d in Python is slow; "
-                    "for large circuits use a snarkjs prepared .ptau (its sections 12-15 hold this basis)", n)
+    t0 = time.perf_counter()
     h_all = _lagrange_points(ptau.tau_g1[: 2 * n], G1, 2 * n)
-    return LagrangeBasis(
+    basis = LagrangeBasis(
         n=n,
         tau_g1=_lagrange_points(ptau.tau_g1, G1, n),
         tau_g2=_lagrange_points(ptau.tau_g2, G2, n),
@@ -443,6 +466,8 @@ def lagrange_from_ptau(ptau: PowersOfTau, n: int) -> LagrangeBasis:
         beta_g2=ptau.beta_g2,
         source_hash=ptau.transcript_hash,
     )
+    log.info("phase 1 -> Lagrange basis for domain %d in %.1fs", n, time.perf_counter() - t0)
+    return basis
 
 
 # --- phase 2 ------------------------------------------------------------------------------------

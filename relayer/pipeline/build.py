@@ -17,7 +17,7 @@ from relayer.keys_setup import load_solvency_keys
 from relayer.pipeline.market import load_book
 from relayer.pipeline.preflight import require_feeds_match
 from relayer.pipeline.round import RoundPipeline
-from relayer.relay.relay import Relay, http_web3
+from relayer.relay.relay import Relay, failover_web3
 from relayer.relay.submitter import RelayOptions
 from relayer.storage import Store
 
@@ -55,7 +55,7 @@ def build_pipeline(cfg: RelayerConfig, *, backend: str | None = None, prover_wor
     # store and the next run drives it again (the other feeds are served meanwhile)
     options = relay_options or RelayOptions(max_attempts=3, backoff_max_s=5.0)
     relay = Relay.from_config(store, cfg, signers[0].unsafe_private_key(), options,
-                              web3_factory=lambda url: http_web3(url, rpc_timeout_s))
+                              web3_factory=lambda chain: failover_web3(chain, rpc_timeout_s))
     return RoundPipeline(cfg, store, keys, signers, relay, backend=backend, prover_workers=prover_workers,
                          rpc_timeout_s=rpc_timeout_s, progress=progress)
 

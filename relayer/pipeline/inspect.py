@@ -22,6 +22,7 @@ from relayer.keys_setup import load_solvency_keys
 from relayer.pipeline.market import chain_statement, load_book
 from relayer.pipeline.round import feed_contract, ratio_e8
 from relayer.storage import RoundState, Store, SubmissionRecord, SubmissionState
+from relayer.watch.failover import chain_web3
 from relayer.watch.rpc import redact_url
 
 log = logging.getLogger(__name__)
@@ -31,7 +32,7 @@ _STATE_ORDER = [s.value for s in (RoundState.SNAPSHOTTED, RoundState.PROVEN, Rou
 
 
 def _w3(chain: ChainConfig, timeout_s: float) -> Web3:
-    return Web3(Web3.HTTPProvider(chain.rpc[0], request_kwargs={"timeout": timeout_s}))
+    return chain_web3(chain, timeout_s)  # fails over across chain.rpc on connection-level failures
 
 
 def keystore_addresses(cfg: RelayerConfig, problems: list[str] | None = None) -> list[str]:
@@ -94,7 +95,8 @@ def status(cfg: RelayerConfig, store: Store | None = None, rounds: int = 5, time
             w3 = _w3(c, timeout_s)
             served = int(w3.eth.chain_id)
             if served != c.chain_id:
-                problems.append(f"{c.name}: {redact_url(c.rpc[0])} serves chain id {served}, the config says {c.chain_id}")
+                problems.append(f"{c.name}: {getattr(w3.provider, 'current_endpoint', redact_url(c.rpc[0]))} serves "
+                                f"chain id {served}, the config says {c.chain_id}")
             row["head"] = int(w3.eth.block_number)
             f = feed_contract(w3, c.feed)
             row["feed_round"] = int(f.functions.lastRound().call())

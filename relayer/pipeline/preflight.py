@@ -23,6 +23,7 @@ from relayer.config import ChainConfig, RelayerConfig
 from relayer.contracts import load_artifact
 from relayer.errors import ChainError, ConfigError, RelayerError
 from relayer.pipeline.round import feed_contract
+from relayer.watch.failover import chain_web3
 from relayer.watch.rpc import RpcClient, redact_url
 from relayer.zk.groth16.types import VerifyingKey
 from relayer.zk.solidity import vk_hash
@@ -63,10 +64,10 @@ class FeedFacts:
 
 def _default_w3(timeout_s: float) -> Callable[[ChainConfig], Web3]:
     def make(chain: ChainConfig) -> Web3:
-        # the endpoint the round pipeline reads the feed through (RoundPipeline.w3); without web3's
-        # retries (5 by default, each a full timeout): a node that stalls fails the start in one timeout
-        return Web3(Web3.HTTPProvider(chain.rpc[0], request_kwargs={"timeout": timeout_s},
-                                      exception_retry_configuration=None))
+        # the endpoints the round pipeline reads the feed through (RoundPipeline.w3, failing over across
+        # chain.rpc); one pass, no retries (web3 retries 5 times, each a full timeout): a node that
+        # stalls costs the start one timeout before the next endpoint is asked
+        return chain_web3(chain, timeout_s, passes=1)
     return make
 
 
@@ -80,17 +81,17 @@ def _signer_label(s: Signer) -> str:
 
 
 def _check_chain_ids(chain: ChainConfig, timeout_s: float, facts: FeedFacts) -> bool:
-    """Every endpoint answers eth_chainId with the configured chain id (the per-round snapshot
-    checks the same, relayer.watch.snapshot.check_chain_ids; here it is told before any proof)."""
+    """Every endpoint that answers eth_chainId answers the configured chain id, and at least as many
+    answer as a snapshot needs (chains.<name>.rpc_quorum, default all); the per-round snapshot checks
+    the same, relayer.watch.snapshot.take_snapshot; here it is told before any proof."""
     ok = True
+    silent: list[str] = []
     for url in chain.rpc:
         try:
             client = RpcClient(url, timeout_s)
             got = client.chain_id()
         except ChainError as exc:
-            facts.problems.append(FeedProblem(chain.name, f"{_where(chain)}: cannot check it, the RPC does not "
-                                              f"answer: {exc}", unreachable=True))
-            ok = False
+            silent.append(f"{_where(chain)}: cannot check it, the RPC does not answer: {exc}")
             continue
         if got != chain.chain_id:
             facts.problems.append(FeedProblem(chain.name, (
@@ -98,6 +99,12 @@ def _check_chain_ids(chain: ChainConfig, timeout_s: float, facts: FeedFacts) -> 
                 f"the RPC {redact_url(url)} serves chain id {got}; every signature would be over the wrong EIP-712 "
                 f"domain. Fix chains.{chain.name}.rpc or chains.{chain.name}.chain_id")))
             ok = False
+    if len(chain.rpc) - len(silent) < chain.rpc_answers_needed:
+        facts.problems += [FeedProblem(chain.name, m, unreachable=True) for m in silent]
+        ok = False
+    else:
+        for m in silent:  # enough others answer: rounds go on without it (rpc_quorum), as this check does
+            log.warning("preflight: %s (rpc_quorum %d of %d is met)", m, chain.rpc_answers_needed, len(chain.rpc))
     return ok
 
 

@@ -45,6 +45,7 @@ from relayer.pipeline.prover import ChainProver, ProveJob
 from relayer.storage import RoundState, Store, SubmissionState
 from relayer.types import ChainSnapshot
 from relayer.watch.reorg import ReorgTracker
+from relayer.watch.failover import chain_web3
 from relayer.watch.snapshot import take_snapshot
 
 log = logging.getLogger(__name__)
@@ -135,7 +136,8 @@ class RoundPipeline:
 
     def w3(self, chain: ChainConfig) -> Web3:
         if chain.chain_id not in self._w3:
-            self._w3[chain.chain_id] = Web3(Web3.HTTPProvider(chain.rpc[0], request_kwargs={"timeout": self.rpc_timeout_s}))
+            # every rpc endpoint in turn, on connection-level failures only (relayer.watch.failover)
+            self._w3[chain.chain_id] = chain_web3(chain, self.rpc_timeout_s)
         return self._w3[chain.chain_id]
 
     def chain_by_id(self, chain_id: int) -> ChainConfig:

@@ -12,16 +12,24 @@ from typing import Any
 
 from web3 import Web3
 
-from relayer.config import RelayerConfig
+from relayer.config import ChainConfig, RelayerConfig
 from relayer.errors import HaltError, RelayError
 from relayer.relay.submitter import EventHook, FeedSubmitter, RelayOptions
 from relayer.storage import RoundState, Store, SubmissionRecord, SubmissionState
+from relayer.watch.failover import chain_web3
 
 log = logging.getLogger(__name__)
 
 
 def http_web3(url: str, timeout: float = 10.0) -> Web3:
+    """A Web3 on one URL, no failover (for tools and tests; the relay uses failover_web3)."""
     return Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": timeout}))
+
+
+def failover_web3(chain: ChainConfig, timeout: float = 10.0) -> Web3:
+    """The relay's Web3 for `chain`: every endpoint of chain.rpc, moving on from one that does not
+    answer (relayer.watch.failover; re-sending a signed transaction elsewhere is safe, same hash)."""
+    return chain_web3(chain, timeout)
 
 
 class Relay:
@@ -35,10 +43,12 @@ class Relay:
 
     @classmethod
     def from_config(cls, store: Store, config: RelayerConfig, operator_key: bytes, options: RelayOptions | None = None,
-                    on_event: EventHook | None = None, web3_factory: Callable[[str], Any] = http_web3) -> Relay:
-        """One submitter per configured chain, on its first RPC URL (the watcher cross-checks the
-        others; a submission needs one node that accepts the transaction)."""
-        subs = [FeedSubmitter(store, c.chain_id, web3_factory(c.rpc[0]), c.feed, operator_key, c.gas, options,
+                    on_event: EventHook | None = None,
+                    web3_factory: Callable[[ChainConfig], Any] = failover_web3) -> Relay:
+        """One submitter per configured chain, through `web3_factory(chain)`: by default a Web3 that
+        sends to the first endpoint of the chain's rpc list that answers (a submission needs one node
+        that accepts the transaction; the watcher cross-checks the others)."""
+        subs = [FeedSubmitter(store, c.chain_id, web3_factory(c), c.feed, operator_key, c.gas, options,
                               on_event=on_event, name=c.name) for c in config.chains]
         return cls(store, subs, on_event)
 

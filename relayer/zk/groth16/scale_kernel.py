@@ -248,6 +248,15 @@ def _bit_reversal(n: int) -> np.ndarray:
     return rev
 
 
+def _twiddle_powers(n: int) -> list[int]:
+    """ω^{-m} for m < n/2 (at least one entry): the layer of half-size h uses every (n/2h)-th one."""
+    w_inv = pow(fr_root_of_unity(n), -1, R)
+    pw = [1] * max(1, n // 2)
+    for m in range(1, n // 2):
+        pw[m] = pw[m - 1] * w_inv % R
+    return pw
+
+
 def lagrange_array(group: str, points: np.ndarray, n: int) -> np.ndarray:
     """[L_k(τ)]P for k < n from the canonical affine monomials [τ^j]P (first n rows of `points`),
     L_k(x) = (1/n) Σ_j (ω^{-k} x)^j with ω = fr_root_of_unity(n): out[k] = Σ_j ω^{-jk}·(1/n)[τ^j]P.
@@ -267,10 +276,7 @@ def lagrange_array(group: str, points: np.ndarray, n: int) -> np.ndarray:
     a = jac_zeros(n)
     each(aff, status, ninv, _triple(ninv), a)
     a = np.ascontiguousarray(a[_bit_reversal(n)])
-    w_inv = pow(fr_root_of_unity(n), -1, R)
-    pw = [1] * max(1, n // 2)  # ω^{-m}, m < n/2: layer h takes every (n/2h)-th one
-    for m in range(1, n // 2):
-        pw[m] = pw[m - 1] * w_inv % R
+    pw = _twiddle_powers(n)
     h = 1
     while h < n:
         tw = ints_to_limbs(pw[:: n // (2 * h)][:h])

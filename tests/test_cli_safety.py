@@ -409,3 +409,24 @@ def test_main_does_not_swallow_other_errors(monkeypatch: pytest.MonkeyPatch) -> 
                 TypeError("a bug")):
         with pytest.raises(type(exc)):
             _main_raising(exc, monkeypatch)
+
+
+def test_zk_prove_never_writes_over_its_inputs_or_its_other_output(files: Path, tmp_path: Path) -> None:
+    keys = files / "keys"
+    before = {p.name: p.read_bytes() for p in (files / "w.wtns", files / "c.r1cs", keys / VK_FILE)}
+    link = tmp_path / "w-link.wtns"
+    link.symlink_to(files / "w.wtns")
+    cases = [
+        (["--proof", str(files / "w.wtns"), "--public", str(tmp_path / "pub.json")], "--proof", "--wtns"),
+        (["--proof", str(link), "--public", str(tmp_path / "pub.json")], "--proof", "--wtns"),
+        (["--proof", str(tmp_path / "p.json"), "--public", str(files / "c.r1cs")], "--public", "--r1cs"),
+        (["--proof", str(keys / VK_FILE), "--public", str(tmp_path / "pub.json")], "--proof", f"--keys {VK_FILE}"),
+        (["--proof", str(tmp_path / "same.json"), "--public", str(tmp_path / "." / "same.json")], "--public", "--proof"),
+    ]
+    for outs, flag, what in cases:
+        res = _invoke(["zk", "prove", "--keys", str(keys), "--r1cs", str(files / "c.r1cs"), "--wtns", str(files / "w.wtns"),
+                       *outs, "--prover", "reference"])
+        assert isinstance(res.exception, ConfigError), (outs, res.output)
+        assert f"{flag} " in str(res.exception) and f"is the {what} file" in str(res.exception)
+    assert {p.name: p.read_bytes() for p in (files / "w.wtns", files / "c.r1cs", keys / VK_FILE)} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["w-link.wtns"]

@@ -23,17 +23,26 @@ def ensure_parent(path: Path, flag: str) -> None:
                               f"{FileAccessError.from_os_error(exc, parent)}") from None
 
 
-def check_new_file(path: Path, flag: str, inputs: dict[str, Path] | None = None) -> None:
-    """Refuse an output that would overwrite: an existing `path` (file, folder or link), or one that
-    is an input (`inputs`: flag -> path; any spelling, symlink or hard link of it). ConfigError."""
+def check_not_input(path: Path, flag: str, inputs: dict[str, Path | None]) -> None:
+    """Refuse an output that is one of the command's inputs (`inputs`: flag -> path, None when not
+    given), under any spelling, symlink or hard link of it: ConfigError."""
     path = Path(path)
-    for in_flag, src in (inputs or {}).items():
+    for in_flag, src in inputs.items():
+        if src is None:
+            continue
         same = path.resolve() == Path(src).resolve()
         if not same and path.exists() and Path(src).exists():
             same = os.path.samefile(path, src)
         if same:
-            raise ConfigError(f"{flag} {path} is the {in_flag} file: an output is never written over its input "
-                              "(a crash mid-write would lose it); choose a new file")
+            raise ConfigError(f"{flag} {path} is the {in_flag} file: an output is never written over an input "
+                              "or another output of the command (a crash mid-write would lose it); choose a new file")
+
+
+def check_new_file(path: Path, flag: str, inputs: dict[str, Path | None] | None = None) -> None:
+    """Refuse an output that would overwrite: an existing `path` (file, folder or link), or one that
+    is an input (see check_not_input). ConfigError."""
+    path = Path(path)
+    check_not_input(path, flag, inputs or {})
     if path.exists() or path.is_symlink():
         raise ConfigError(f"{flag} {path} already exists; it is never overwritten: choose a new file "
                           "(or move that one aside yourself)")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from relayer.cli.outputs import ensure_parent
+from relayer.cli.outputs import check_not_input, ensure_parent
 from relayer.errors import ConfigError, FormatError, VerificationError
 from relayer.zk.backends import BACKEND_NAMES
 
@@ -110,10 +110,18 @@ def prove_cmd(keys: Path | None, zkey: Path | None, r1cs_path: Path | None, wtns
     from relayer.zk.backends import get_backend
     from relayer.zk.formats.snarkjs_json import write_proof_json, write_public_json
     from relayer.zk.formats.wtns_file import read_wtns_limbs
+    from relayer.zk.groth16.keys import KEY_FILES
     from relayer.zk.groth16.prover import prove
 
+    # the outputs are checked before the proof: never one of the inputs (a proof written over the
+    # witness loses it), never each other, and their folders writable
+    inputs: dict[str, Path | None] = {"--wtns": wtns, "--r1cs": r1cs_path, "--zkey": zkey}
+    if keys is not None:
+        inputs |= {f"--keys {name}": keys / name for name in KEY_FILES}
+    check_not_input(proof_path, "--proof", inputs)
+    check_not_input(public_path, "--public", {**inputs, "--proof": proof_path})
     for flag, path in (("--proof", proof_path), ("--public", public_path)):
-        ensure_parent(path, flag)  # an unwritable output fails before the proof, not after
+        ensure_parent(path, flag)
     pk = _load_pk(keys, zkey)
     r1cs = None
     if r1cs_path is not None:

@@ -513,3 +513,24 @@ def test_verify_reads_acceptance_logs_in_bounded_ranges_not_from_block_0(devnet:
             assert all(b - a < 8 for a, b in ranges) and all(r2[0] == r1[1] + 1 for r1, r2 in zip(ranges, ranges[1:]))
     finally:
         p.close()
+
+
+def test_gpu_without_a_device_fails_the_start_before_the_feeds_or_the_database(devnet: dict[str, Any]) -> None:
+    """`prover = gpu` on a machine without CUDA: BackendUnavailable when the pipeline is built, before
+    any feed is read and before the database file is created (nothing to clean up, nothing half-made)."""
+    from relayer.errors import BackendUnavailable
+    from relayer.zk.backends.gpu import GpuBackend
+
+    try:
+        GpuBackend.check_available()
+        pytest.skip("this machine has a usable GPU")  # the CI machines have none: there this test runs
+    except BackendUnavailable:
+        pass
+    cfg = config_of(devnet)
+    db = Path(cfg.relayer.database_url.removeprefix("sqlite:///"))
+    assert not db.exists()
+    with pytest.raises(BackendUnavailable):
+        build_pipeline(cfg, backend="gpu", prover_workers=2, env=ENV, relay_options=FAST_RELAY, rpc_timeout_s=5)
+    with pytest.raises(BackendUnavailable):
+        build_pipeline(config_of(devnet, prover="gpu"), env=ENV, relay_options=FAST_RELAY, rpc_timeout_s=5)
+    assert not db.exists()

@@ -16,6 +16,7 @@ from relayer.errors import ConfigError
 from relayer.keys_setup import load_solvency_keys
 from relayer.pipeline.market import load_book
 from relayer.pipeline.preflight import require_feeds_match
+from relayer.pipeline.prover import resolve_backend
 from relayer.pipeline.round import RoundPipeline
 from relayer.relay.relay import Relay, failover_web3
 from relayer.relay.submitter import RelayOptions
@@ -43,6 +44,9 @@ def build_pipeline(cfg: RelayerConfig, *, backend: str | None = None, prover_wor
     ConfigError, or ChainError when an RPC does not answer. `preflight=False` is for tests that build
     a deliberately mismatched setup to see the round itself refuse it."""
     signers = open_signers(cfg, env)  # a wrong password fails here, before any network call
+    # the prover backend is decided (auto) and checked usable (gpu without a device: BackendUnavailable)
+    # before the feeds are read or the database is created
+    backend = resolve_backend(backend or cfg.relayer.prover)
     for c in cfg.chains:
         load_book(c)  # a malformed ledger fails here, listing its bad rows
     keys = load_solvency_keys(cfg.relayer.circuit_dir)

@@ -1,7 +1,7 @@
 """A chain's rpc list on real anvil: snapshots go on with rpc_quorum endpoints when others are dead,
 slow or answer errors, but never outvote a lying or disagreeing one; the failover Web3 (feed reads,
 status, preflight, the relay) moves past an endpoint that does not answer and never past one that
-answers a JSON-RPC error; a whole devnet round with every chain's rpc[0] dead."""
+answers a JSON-RPC error; a whole devnet round (about 15 s) with every chain's rpc[0] dead."""
 
 from __future__ import annotations
 
@@ -366,7 +366,6 @@ def test_relay_resends_the_same_transaction_after_a_timeout(signed_round: tuple[
 # ---- a whole round on a devnet whose every rpc[0] is dead ------------------------------------------------
 
 
-@pytest.mark.slow
 def test_devnet_round_with_every_rpc0_dead(tmp_path: Path, solvency_keys_dir: Path) -> None:
     from tests.test_integration_pipeline import ENV, FAST_RELAY, accepted_rounds, start_devnet
     from relayer.devnet.manager import devnet_down

@@ -139,6 +139,30 @@ def test_lagrange_g2_equals_plain(ptau5: PowersOfTau, n: int) -> None:
     assert _lagrange_points(ptau5.tau_g2, G2, n) == _lagrange_points_plain(ptau5.tau_g2, G2, n)
 
 
+@pytest.mark.parametrize("n", [1, 2, 4, 8, 16])
+def test_h_basis_equals_odd_outputs_of_the_plain_2n_transform(ptau5: PowersOfTau, n: int) -> None:
+    want = _lagrange_points_plain(ptau5.tau_g1[: 2 * n], G1, 2 * n)[1::2]
+    assert array_to_g1(sk.lagrange_odd_g1_array(g1_to_array(ptau5.tau_g1), n)) == want
+
+
+def test_h_basis_with_infinity_and_equal_halves() -> None:
+    """The differences [τ^m]P − [τ^{m+n}]P meet every case: either side infinity, both, equal points
+    (difference ∞), opposite points (difference 2P)."""
+    n = 8
+    pts = _g1_points(2 * n)
+    pts[1] = None  # first half ∞
+    pts[n + 2] = None  # second half ∞
+    pts[3] = pts[n + 3] = None  # both
+    pts[n + 4] = pts[4]  # equal
+    pts[n + 5] = curve.g1_neg(pts[5])  # opposite
+    want = _lagrange_points_plain(pts, G1, 2 * n)[1::2]
+    assert array_to_g1(sk.lagrange_odd_g1_array(g1_to_array(pts), n)) == want
+    # τ = 1: every difference is ∞, and so is every odd Lagrange point (L_odd(1) = 0)
+    assert array_to_g1(sk.lagrange_odd_g1_array(g1_to_array([G1_GEN] * 2 * n), n)) == [None] * n
+    with pytest.raises(FormatError, match="needs 16"):
+        sk.lagrange_odd_g1_array(g1_to_array(pts[:15]), n)
+
+
 def test_lagrange_basis_is_l_k_at_tau() -> None:
     """From powers of a known τ (and α, β), every converted point is [L_k(τ)]·P, independently of
     the plain group FFT: checked against Fr values from qap.lagrange_at / h_lagrange_at."""
@@ -189,7 +213,7 @@ def test_off_by_one_twiddles_are_caught(ptau5: PowersOfTau, monkeypatch: pytest.
 def test_lagrange_rejects_bad_input(ptau5: PowersOfTau) -> None:
     with pytest.raises(FormatError, match="power of two"):
         sk.lagrange_array("g1", g1_to_array(ptau5.tau_g1), 12)
-    with pytest.raises(FormatError, match="4 points"):
+    with pytest.raises(FormatError, match="4 points for a Lagrange basis that needs 8"):
         sk.lagrange_array("g1", g1_to_array(ptau5.tau_g1[:4]), 8)
     bad = list(ptau5.tau_g1[:8])
     bad[3] = (1, 3)

@@ -257,24 +257,12 @@ def _twiddle_powers(n: int) -> list[int]:
     return pw
 
 
-def lagrange_array(group: str, points: np.ndarray, n: int) -> np.ndarray:
-    """[L_k(τ)]P for k < n from the canonical affine monomials [τ^j]P (first n rows of `points`),
-    L_k(x) = (1/n) Σ_j (ω^{-k} x)^j with ω = fr_root_of_unity(n): out[k] = Σ_j ω^{-jk}·(1/n)[τ^j]P.
-    The inputs are scaled by 1/n first (one scalar kernel), then log2(n) butterfly layers each do n/2
-    twiddle multiplications in parallel lanes. Returns canonical affine rows (infinity as zeros)."""
-    if n < 1 or n & (n - 1):
-        raise FormatError(f"Lagrange basis size {n} is not a power of two")
-    if points.shape[0] < n:
-        raise FormatError(f"{points.shape[0]} points for a Lagrange basis of size {n}")
-    g1 = group == "g1"
-    jac_zeros = k.g1_jac_zeros if g1 else k.g2_jac_zeros
-    normalize = k.g1_normalize if g1 else k.g2_normalize
-    each = _each_g1_kernel if g1 else _each_g2_kernel
-    layer = _fft_layer_g1 if g1 else _fft_layer_g2
-    aff, status = _prepared(group, points[:n])
-    ninv = ints_to_limbs([pow(n, -1, R)] * n)
-    a = jac_zeros(n)
-    each(aff, status, ninv, _triple(ninv), a)
+def _group_dft(group: str, a: np.ndarray) -> np.ndarray:
+    """out[k] = Σ_j ω^{-jk}·a[j] over an (n, 3, …) Jacobian Montgomery array, ω = fr_root_of_unity(n):
+    bit-reversal, then log2(n) butterfly layers of n/2 lanes each. Returns Jacobian."""
+    n = a.shape[0]
+    layer = _fft_layer_g1 if group == "g1" else _fft_layer_g2
+    normalize = k.g1_normalize if group == "g1" else k.g2_normalize
     a = np.ascontiguousarray(a[_bit_reversal(n)])
     pw = _twiddle_powers(n)
     h = 1
@@ -282,4 +270,68 @@ def lagrange_array(group: str, points: np.ndarray, n: int) -> np.ndarray:
         tw = ints_to_limbs(pw[:: n // (2 * h)][:h])
         layer(a, normalize(a, _chunks(n), False), tw, _triple(tw), h)
         h *= 2
-    return normalize(a, _chunks(n), True)
+    return a
+
+
+def lagrange_array(group: str, points: np.ndarray, n: int) -> np.ndarray:
+    """[L_k(τ)]P for k < n from the canonical affine monomials [τ^j]P (first n rows of `points`),
+    L_k(x) = (1/n) Σ_j (ω^{-k} x)^j with ω = fr_root_of_unity(n): out[k] = Σ_j ω^{-jk}·(1/n)[τ^j]P.
+    The inputs are scaled by 1/n first (per-point kernel), then the group DFT. Returns canonical
+    affine rows (infinity as zeros)."""
+    _check_size(points, n, n)
+    g1 = group == "g1"
+    aff, status = _prepared(group, points[:n])
+    ninv = ints_to_limbs([pow(n, -1, R)] * n)
+    a = (k.g1_jac_zeros if g1 else k.g2_jac_zeros)(n)
+    (_each_g1_kernel if g1 else _each_g2_kernel)(aff, status, ninv, _triple(ninv), a)
+    return (k.g1_normalize if g1 else k.g2_normalize)(_group_dft(group, a), _chunks(n), True)
+
+
+def _check_size(points: np.ndarray, n: int, rows: int) -> None:
+    if n < 1 or n & (n - 1):
+        raise FormatError(f"Lagrange basis size {n} is not a power of two")
+    if points.shape[0] < rows:
+        raise FormatError(f"{points.shape[0]} points for a Lagrange basis that needs {rows}")
+
+
+@njit(cache=True, parallel=True)
+def _sub_halves_g1(aff: np.ndarray, status: np.ndarray, n: int, out: np.ndarray) -> None:
+    """out[m] = aff[m] − aff[m + n] (Jacobian) for m < n; status 1 marks infinity."""
+    for m in prange(n):
+        pi = status[m] != 0
+        qi = status[m + n] != 0
+        if pi and qi:
+            continue  # out row stays Z = 0
+        xq = k.g1_ld(aff, m + n, 0)
+        nyq = k.fq_neg(k.g1_ld(aff, m + n, 1))
+        if pi:
+            r = (xq, nyq, k.FQ_ONE)
+        elif qi:
+            r = (k.g1_ld(aff, m, 0), k.g1_ld(aff, m, 1), k.FQ_ONE)
+        else:
+            r = k.g1_madd((k.g1_ld(aff, m, 0), k.g1_ld(aff, m, 1), k.FQ_ONE), xq, nyq)
+        k.g1_st_jac(out, m, r)
+
+
+def lagrange_odd_g1_array(points: np.ndarray, n: int) -> np.ndarray:
+    """[L^{(2n)}_{2j+1}(τ)]P for j < n (the H query basis) from the first 2n monomials [τ^m]P.
+    Only the odd outputs of the size-2n transform are needed, and (ω_2n^n = −1)
+        out[2j+1] = Σ_{m<n} ω_n^{-jm} · (ω_2n^{-m}/(2n))·([τ^m]P − [τ^{m+n}]P),
+    a size-n DFT of twisted differences (decimation in frequency): about half the work of the full
+    size-2n transform. The 1/(2n) rides on the twist scalars. Canonical affine rows out."""
+    _check_size(points, n, 2 * n)
+    aff, status = _prepared("g1", points[: 2 * n])
+    diff = k.g1_jac_zeros(n)
+    _sub_halves_g1(aff, status, n, diff)
+    daff = k.g1_normalize(diff, _chunks(n), False)
+    dstatus = np.all(daff == 0, axis=(1, 2)).astype(np.int8)  # (0, 0) is how normalisation writes ∞
+    w2 = pow(fr_root_of_unity(2 * n), -1, R)
+    c = pow(2 * n, -1, R)
+    tw = [0] * n
+    for m in range(n):
+        tw[m] = c
+        c = c * w2 % R
+    tw_l = ints_to_limbs(tw)
+    a = k.g1_jac_zeros(n)
+    _each_g1_kernel(daff, dstatus, tw_l, _triple(tw_l), a)
+    return k.g1_normalize(_group_dft("g1", a), _chunks(n), True)

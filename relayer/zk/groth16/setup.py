@@ -433,6 +433,16 @@ def _lagrange_points(points: Sequence[Any], grp: Any, n: int) -> list[Any]:
     return array_to_g2(lagrange_array("g2", g2_to_array(points[:n]), n))
 
 
+def _h_points(points: Sequence[G1Point], n: int) -> list[G1Point]:
+    """[L^{(2n)}_{2j+1}(τ)]G1 for j < n (the H query basis) from the first 2n powers of τ in G1."""
+    try:
+        from relayer.zk.groth16.scale_kernel import lagrange_odd_g1_array
+    except ImportError as exc:
+        log.info("compiled Lagrange conversion unavailable (%s); using plain Python", exc)
+        return _lagrange_points_plain(points[: 2 * n], G1, 2 * n)[1::2]
+    return array_to_g1(lagrange_odd_g1_array(g1_to_array(points[: 2 * n]), n))
+
+
 @dataclass
 class LagrangeBasis:
     """Phase-1 points over the size-n domain, as snarkjs's prepared .ptau sections 12–15 hold them."""
@@ -453,14 +463,13 @@ def lagrange_from_ptau(ptau: PowersOfTau, n: int) -> LagrangeBasis:
     if n > ptau.n:
         raise ProverError(f"circuit needs a domain of {n} but the powers of tau only cover 2^{ptau.power} = {ptau.n}")
     t0 = time.perf_counter()
-    h_all = _lagrange_points(ptau.tau_g1[: 2 * n], G1, 2 * n)
     basis = LagrangeBasis(
         n=n,
         tau_g1=_lagrange_points(ptau.tau_g1, G1, n),
         tau_g2=_lagrange_points(ptau.tau_g2, G2, n),
         alpha_tau_g1=_lagrange_points(ptau.alpha_tau_g1, G1, n),
         beta_tau_g1=_lagrange_points(ptau.beta_tau_g1, G1, n),
-        h_g1=h_all[1::2],
+        h_g1=_h_points(ptau.tau_g1, n),
         alpha_g1=ptau.alpha_tau_g1[0],
         beta_g1=ptau.beta_tau_g1[0],
         beta_g2=ptau.beta_g2,

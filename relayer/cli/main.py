@@ -26,6 +26,7 @@ _SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "circuit": ("relayer.cli.circuit", "circuit"),
     "inclusion-path": ("relayer.cli.verify", "inclusion_path"),
     "inclusion": ("relayer.cli.inclusion", "inclusion"),
+    "market": ("relayer.cli.market", "market"),
 }
 
 

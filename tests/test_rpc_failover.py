@@ -415,3 +415,15 @@ def solvency_keys_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return d
 
 
+
+
+def test_quorum_failure_names_endpoints_lost_at_every_step(devnet: tuple[AnvilProcess, ChainDeployment],
+                                                           proxy: RpcProxy) -> None:
+    """One endpoint dead from the start, one that fails only when the block is read: both named."""
+    proc, dep = devnet
+    dead = dead_url()
+    proxy.delay("eth_getProof", 5.0)
+    with pytest.raises(ChainError, match=r"1 of 3 RPC endpoint\(s\) answered, 2 needed") as info:
+        take_snapshot(chain_config(dep, [dead, proxy.url, proc.rpc_url], rpc_quorum=2), timeout_s=0.5)
+    assert f"{dead}: connection refused (eth_chainId)" in str(info.value)
+    assert f"{proxy.url}: no answer to eth_getProof within 0.5 s" in str(info.value)

@@ -266,11 +266,11 @@ def _each(clients: Sequence[RpcClient], fn: Callable[[RpcClient], T]) -> list[T 
 
 
 def _answering(chain: ChainConfig, clients: Sequence[RpcClient], results: Sequence[T | RpcUnavailable],
-               needed: int, total: int) -> list[tuple[RpcClient, T]]:
-    """The endpoints that answered, with their answers; the others are logged and counted. Fewer
-    than `needed` answering is a ChainError naming each endpoint that did not and why."""
+               needed: int, total: int, failed: list[RpcUnavailable]) -> list[tuple[RpcClient, T]]:
+    """The endpoints that answered, with their answers; the others are logged, counted and added to
+    `failed` (kept across the steps of one snapshot). Fewer than `needed` answering is a ChainError
+    naming each endpoint that did not and why."""
     ok: list[tuple[RpcClient, T]] = []
-    failed: list[RpcUnavailable] = []
     for c, r in zip(clients, results):
         if isinstance(r, RpcUnavailable):
             failed.append(r)
@@ -307,10 +307,11 @@ def take_snapshot(
         return select_block(chain, [c]) if block_number is None else block_number
 
     # the block: the lowest candidate among the endpoints that answer (lowest, so that each of them has it)
-    probed = _answering(chain, clients, _each(clients, probe), needed, total)
+    failed: list[RpcUnavailable] = []
+    probed = _answering(chain, clients, _each(clients, probe), needed, total, failed)
     n = min(b for _, b in probed)
     live = [c for c, _ in probed]
-    read = _answering(chain, live, _each(live, lambda c: read_at(chain, c, n)), needed, total)
+    read = _answering(chain, live, _each(live, lambda c: read_at(chain, c, n)), needed, total, failed)
     readings = [r for _, r in read]
     _require_agreement(chain, readings)
     r = readings[0]

@@ -1,33 +1,41 @@
 """`relayer market export|check` on three real Anvil chains after real rounds: the exported file
 re-derives from the chain and matches the feed's marketCommitment; it carries no account data; a
-changed strike, vol, price answer or block hash is refused naming it; a self-consistent forgery and
-old market data presented as a newer round are refused by the feed's commitment; an older round is
-checked through its attestation's RoundAccepted digest."""
+changed strike, vol, spot, price answer, risk entry, timestamp or block hash is refused naming it; a
+self-consistent forgery and old market data presented as a newer round are refused by the feed's
+commitment; an older round is checked through its attestation's RoundAccepted digest. The file
+format's own checks run offline (no chain) at the end."""
 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
+from eth_utils import to_checksum_address
 from web3 import Web3
 
+from relayer.circuits.solvency import Capacity
 from relayer.cli.main import cli
 from relayer.config import RelayerConfig
 from relayer.devnet.deploy import contract
 from relayer.devnet.manager import devnet_down
 from relayer.errors import ChainError, FormatError, VerificationError
-from relayer.pipeline.market import load_book
-from relayer.pipeline.market_export import MarketFile, recompute
+from relayer.keys_setup import CircuitSpec, UnderlyingSpec
+from relayer.pipeline.market import load_book, market_inputs
+from relayer.pipeline.market_export import MarketFile, OracleInput, recompute
+from relayer.risk.market import compact_grid, compute_market_data
+from relayer.risk.synthetic import default_instruments
 from relayer.storage import Store
-from relayer.types import ChainSnapshot
+from relayer.types import AssetHolding, BlockNumber, ChainId, ChainSnapshot, PriceReading
 from tests.test_integration_pipeline import (  # noqa: F401  (solvency_keys_dir is a fixture)
     config_of, make_pipeline, rpc, solvency_keys_dir, start_devnet)
 
-pytestmark = pytest.mark.anvil
+anvil = pytest.mark.anvil
 
 
 @pytest.fixture(scope="module")
@@ -80,6 +88,7 @@ def option_index(obj: dict[str, Any]) -> int:
     return next(k for k, i in enumerate(obj["instruments"]) if i["kind"] in ("call", "put"))
 
 
+@anvil
 def test_export_then_check_passes(net: dict[str, Any]) -> None:
     cfg: RelayerConfig = net["cfg"]
     res = check(net, net["file"], "--json")
@@ -102,6 +111,7 @@ def test_export_then_check_passes(net: dict[str, Any]) -> None:
     assert len(mf.marks) == mf.capacity.instruments and len(mf.instruments) == len(load_book(cfg.chains[0]).instruments)
 
 
+@anvil
 def test_file_holds_no_account_data(net: dict[str, Any]) -> None:
     cfg: RelayerConfig = net["cfg"]
     obj = json.loads(net["file"].read_text())
@@ -134,7 +144,8 @@ def test_file_holds_no_account_data(net: dict[str, Any]) -> None:
     assert all(str(a.id) not in text for a in book.accounts if a.id >= 1000)
 
 
-@pytest.mark.parametrize("what", ["strike", "vol", "answer", "block_hash", "commitment"])
+@anvil
+@pytest.mark.parametrize("what", ["strike", "vol", "answer", "block_hash", "commitment", "timestamp", "spot", "risk"])
 def test_a_changed_input_is_refused_naming_it(net: dict[str, Any], what: str) -> None:
     obj = json.loads(net["file"].read_text())
     if what == "strike":
@@ -151,6 +162,17 @@ def test_a_changed_input_is_refused_naming_it(net: dict[str, Any], what: str) ->
         a = next(x for x in obj["assets"] if x["symbol"] == sym)
         a["answer"] = str(int(a["answer"]) * 11 // 10)
         words = [f"price answer of {sym}", "aggregator", "block"]
+    elif what == "timestamp":
+        obj["snapshot"]["timestamp"] = str(int(obj["snapshot"]["timestamp"]) + 60)
+        words = ["snapshot.timestamp", "block header"]
+    elif what == "spot":
+        und = obj["instruments"][option_index(obj)]["underlying"]
+        obj["underlyings"][und]["spot"] = str(int(obj["underlyings"][und]["spot"]) + 1)
+        words = [f"underlyings.{und}.spot", "floor(answer"]
+    elif what == "risk":
+        k = option_index(obj)
+        obj["risk"][k][1] = str(int(obj["risk"][k][1]) - 1)
+        words = [f"risk[{k}][1]", f"scenario {obj['scenarios'][1]['name']}", "strike"]
     elif what == "commitment":  # marks and risk intact, the commitment field edited
         obj["marketCommitment"] = f"0x{int(obj['marketCommitment'], 16) ^ 1:064x}"
         words = ["marketCommitment", "recomputed marks and risk arrays"]
@@ -183,6 +205,7 @@ def snapshot_of(net: dict[str, Any], mf: MarketFile) -> ChainSnapshot:
         store.close()
 
 
+@anvil
 def test_a_consistent_forgery_is_refused_by_the_feed_commitment(net: dict[str, Any]) -> None:
     mf = MarketFile.load(net["file"])
     snap = snapshot_of(net, mf)
@@ -191,12 +214,22 @@ def test_a_consistent_forgery_is_refused_by_the_feed_commitment(net: dict[str, A
     assert obj["marketCommitment"] != f"0x{mf.commitment:064x}"
     res = check(net, write(net, "forged.json", obj))
     refused(res, "marketCommitment", "the feed", "not the market data that round proved")
+    # with the operator's config, the key folder's circuit.json names the parameter before the feed is asked
+    res = invoke(["market", "check", str(net["dir"] / "forged.json"), "-c", net["state"]["config"]])
+    refused(res, f"underlyings.{und}.vol_bps", "circuit.json")
+    # the installed command maps the refusal to VerificationError's exit code, message on stderr
+    cfg: RelayerConfig = net["cfg"]
+    proc = subprocess.run([str(Path(sys.executable).parent / "relayer"), "market", "check", str(net["dir"] / "forged.json"),
+                           "--rpc", cfg.chains[0].rpc[0]], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == VerificationError.exit_code == 5, proc.stderr
+    assert "error: marketCommitment" in proc.stderr
     # the scenario grid is the circuit's documented one: another grid is refused before any recomputation
     obj = mf.to_json()
     obj["scenarios"] = list(reversed(obj["scenarios"]))
     refused(check(net, write(net, "grid.json", obj)), "scenarios", "compact_grid")
 
 
+@anvil
 def test_malformed_file_and_wrong_rpc_and_config_mismatch(net: dict[str, Any]) -> None:
     cfg: RelayerConfig = net["cfg"]
     obj = json.loads(net["file"].read_text())
@@ -219,6 +252,7 @@ def test_malformed_file_and_wrong_rpc_and_config_mismatch(net: dict[str, Any]) -
     assert res.exit_code != 0 and "already exists" in str(res.exception)
 
 
+@anvil
 def test_export_refuses_a_ledger_whose_instruments_changed(net: dict[str, Any]) -> None:
     cfg: RelayerConfig = net["cfg"]
     ledger = Path(cfg.chains[1].ledger)  # type: ignore[arg-type]
@@ -236,6 +270,7 @@ def test_export_refuses_a_ledger_whose_instruments_changed(net: dict[str, Any]) 
         ledger.write_text(saved)
 
 
+@anvil
 def test_an_older_round_checks_through_its_attestation_and_replay_is_refused(net: dict[str, Any]) -> None:
     """Runs last (it publishes round 2): the round-1 file is checked through the attestation it
     carries (its digest must be a RoundAccepted of the feed); the round-1 data presented as round 2
@@ -289,3 +324,77 @@ def test_an_older_round_checks_through_its_attestation_and_replay_is_refused(net
         assert check(net, out).exit_code == 0
     assert MarketFile.load(net["dir"] / "export-2.json").commitment != MarketFile.load(net["file"]).commitment
 
+
+
+# ------------------------------------------------------------------ offline: the file format itself
+
+def synthetic() -> tuple[MarketFile, ChainSnapshot]:
+    """A market file built by the library's own rules from a synthetic snapshot (no chain)."""
+    cap = Capacity(accounts=8, instruments=6, scenarios=4)
+    spec = CircuitSpec(cap, {"ETH": UnderlyingSpec("WETH", 6500, 1500, 1000)})
+    price = PriceReading(feed="0x" + "22" * 20, answer=3000 * 10**8 + 12_345, decimals=8, round_id=3, started_at=T0 - 5,
+                         updated_at=T0 - 5, answered_in_round=3)
+    holding = AssetHolding(symbol="WETH", token="0x" + "11" * 20, token_decimals=18, haircut_bps=1000, amount=10**18,
+                           price=price)
+    snap = ChainSnapshot(chain_id=ChainId(31337), chain_name="c0", block_number=BlockNumber(40), block_hash=b"\x07" * 32,
+                         state_root=b"\x08" * 32, timestamp=T0, vault="0x" + "33" * 20, holdings=(holding,))
+    instruments = default_instruments(valuation_time=T0)
+    md = compute_market_data(instruments, market_inputs(snap, spec), compact_grid(4)).padded(6, 4)
+    mf = MarketFile(chain_id=31337, chain_name="c0", vault=to_checksum_address("0x" + "33" * 20),
+                    feed=to_checksum_address("0x" + "44" * 20), round=7, block_number=40, block_hash=b"\x07" * 32,
+                    state_root=b"\x08" * 32, timestamp=T0, capacity=cap, instruments=instruments,
+                    underlyings=dict(spec.underlyings), spots={"ETH": 3000 * 10**6 + 123}, scenarios=compact_grid(4),
+                    assets=(OracleInput.of(holding),), marks=md.marks, risk=md.risk, commitment=md.commitment(),
+                    attestation=None)
+    return mf, snap
+
+
+T0 = 1_767_225_600
+
+
+def test_file_round_trips_and_recomputes_offline() -> None:
+    mf, snap = synthetic()
+    obj = mf.to_json()
+    assert [i["kind"] for i in obj["instruments"]] == ["perp", "call", "call", "put", "pad", "pad"]
+    assert all(isinstance(v, str) for v in obj["marks"]) and obj["underlyings"]["ETH"]["spot"] == "3000000123"
+    back = MarketFile.from_json(json.loads(json.dumps(obj)), "t")
+    assert back == mf
+    md = recompute(back, snap)
+    assert md.marks == mf.marks and md.risk == mf.risk and md.commitment() == mf.commitment
+    assert md.marks[4:] == (0, 0) and md.risk[5] == (0, 0, 0, 0)  # padded as the circuit pads
+
+
+@pytest.mark.parametrize("edit, words", [
+    (lambda o: o["instruments"].pop(), "rows, the capacity is 6"),
+    (lambda o: o["instruments"].__setitem__(0, {"kind": "pad"}), "a real instrument after a pad row"),
+    (lambda o: o["instruments"][5].update(id="x"), "a pad row has only kind"),
+    (lambda o: o["instruments"][1].update(kind="future"), "kind 'future' must be one of"),
+    (lambda o: o["instruments"][1].update(strike="0"), "strike 0 must be in"),
+    (lambda o: o["instruments"][1].update(strike="3e9"), "instruments[1].strike"),
+    (lambda o: o["marks"].pop(), "capacity"),
+    (lambda o: o["risk"][0].append("0"), "capacity"),
+    (lambda o: o["scenarios"][0].update(cover="1/0"), "denominator must be positive"),
+    (lambda o: o["snapshot"].update(block_hash="0x12"), "snapshot.block_hash"),
+    (lambda o: o["chain"].update(feed="nope"), "chain.feed"),
+    (lambda o: o["capacity"].update(accounts="6"), "power of two"),
+    (lambda o: o.pop("assets"), "assets"),
+    (lambda o: o.update(attestation={"round": "x"}), "malformed"),
+])
+def test_malformed_files_are_refused(edit: Any, words: str) -> None:
+    obj = synthetic()[0].to_json()
+    edit(obj)
+    with pytest.raises(FormatError) as err:
+        MarketFile.from_json(obj, "m.json")
+    assert words in str(err.value) and "m.json" in str(err.value), err.value
+
+
+def test_recompute_refuses_another_grid_and_spot_offline() -> None:
+    mf, snap = synthetic()
+    obj = mf.to_json()
+    obj["scenarios"][0]["price_move"] = "2/3"
+    with pytest.raises(VerificationError, match="compact_grid"):
+        recompute(MarketFile.from_json(obj, "t"), snap)
+    obj = mf.to_json()
+    obj["underlyings"]["ETH"]["spot"] = "3000000000"
+    with pytest.raises(VerificationError, match=r"underlyings\.ETH\.spot: the file says 3000000000"):
+        recompute(MarketFile.from_json(obj, "t"), snap)

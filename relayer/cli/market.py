@@ -54,7 +54,8 @@ def export(chain_name: str, round_no: int | None, config_path: Path, out: Path, 
 @click.option("--feed-rpc", "feed_rpc", default=None,
               help="JSON-RPC URL of the chain the feed is on, when not the file's chain (every feed holds every chain's entry)")
 @click.option("-c", "--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="chains.toml: take --rpc and --feed of --chain from it, and require the file's contracts to be its")
+              help="chains.toml: take --rpc and --feed of --chain from it, and require the file's contracts and "
+                   "market parameters to be its (and its key folder's circuit.json)")
 @click.option("--chain", "chain_name", default=None, help="with -c: the chain (name in chains.toml)")
 @click.option("--attestation", "att_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="the round's attestation (Attestation JSON) when the file's round is not the feed's latest "
@@ -70,11 +71,15 @@ def check(market_file: Path, rpc_url: str | None, feed: str | None, feed_rpc: st
     from relayer.pipeline.market_export import MarketFile, check_market
 
     mf = MarketFile.load(market_file)
-    chain = None
+    chain = spec = None
     if config_path is not None:
+        from relayer.keys_setup import CIRCUIT_FILE, load_solvency_keys
+
         cfg = load(config_path)
         chain = cfg.chain(chain_name or mf.chain_name)
         rpc_url = rpc_url or chain.rpc[0]
+        circuit_json = Path(cfg.relayer.circuit_dir) / CIRCUIT_FILE
+        spec = (load_solvency_keys(cfg.relayer.circuit_dir).spec, f"the key folder's {circuit_json}")
     elif chain_name is not None:
         raise click.UsageError("--chain needs -c chains.toml")
     if rpc_url is None:
@@ -85,7 +90,7 @@ def check(market_file: Path, rpc_url: str | None, feed: str | None, feed_rpc: st
             att = Attestation.from_json(json.loads(att_path.read_text()))
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise FormatError(f"--attestation {att_path}: not an attestation JSON ({exc})") from None
-    res = check_market(mf, rpc_url, feed=feed, feed_rpc_url=feed_rpc, chain=chain, attestation=att)
+    res = check_market(mf, rpc_url, feed=feed, feed_rpc_url=feed_rpc, chain=chain, spec=spec, attestation=att)
     if as_json:
         click.echo(json.dumps(res, indent=1))
         return

@@ -363,6 +363,18 @@ def _compare_config(mf: MarketFile, chain: ChainConfig) -> None:
                                     f"chains.{chain.name}'s {c.token}/{c.price_feed}")
 
 
+def _compare_spec(mf: MarketFile, spec: CircuitSpec, where: str) -> None:
+    """With the key folder at hand, the capacity and market parameters must be its circuit.json's."""
+    if mf.capacity != spec.capacity:
+        raise _differs("capacity", mf.capacity, spec.capacity, where)
+    if set(mf.underlyings) != set(spec.underlyings):
+        raise _differs("underlyings", sorted(mf.underlyings), sorted(spec.underlyings), where)
+    for u, p in mf.underlyings.items():
+        for name in ("asset", "vol_bps", "scan_bps", "vol_scan_bps"):
+            if getattr(p, name) != getattr(spec.underlyings[u], name):
+                raise _differs(f"underlyings.{u}.{name}", getattr(p, name), getattr(spec.underlyings[u], name), where)
+
+
 def _differs(what: str, file_value: Any, chain_value: Any, source: str, hint: str = "") -> VerificationError:
     return VerificationError(f"{what}: the file says {file_value}, {source} says {chain_value}"
                              + (f"; {hint}" if hint else ""))
@@ -396,14 +408,18 @@ def _inputs_of(mf: MarketFile, k: int) -> str:
 
 
 def check_market(mf: MarketFile, rpc_url: str, *, feed: str | None = None, feed_rpc_url: str | None = None,
-                 chain: ChainConfig | None = None, attestation: Attestation | None = None,
-                 timeout_s: float = 10.0) -> dict[str, Any]:
+                 chain: ChainConfig | None = None, spec: tuple[CircuitSpec, str] | None = None,
+                 attestation: Attestation | None = None, timeout_s: float = 10.0) -> dict[str, Any]:
     """Check a market file against the chain: the snapshot block's hash, timestamp and state root;
     the oracle readings at that block (storage-proven, relayer.watch.snapshot.read_at); the marks,
     risk arrays and commitment recomputed from them; and the marketCommitment, block number and hash
-    the feed holds for this chain in the file's round. VerificationError names the first mismatch."""
+    the feed holds for this chain in the file's round. `chain` and `spec` (a key folder's CircuitSpec
+    and where it was read), when given, must agree with the file's contracts and market parameters.
+    VerificationError names the first mismatch."""
     if chain is not None:
         _compare_config(mf, chain)
+    if spec is not None:
+        _compare_spec(mf, *spec)
     reader = _chain_config_of(mf, rpc_url)
     client = RpcClient(rpc_url, timeout_s)
     served = client.chain_id()

@@ -26,7 +26,6 @@ any JSON reader; byte strings are 0x-hex):
 from __future__ import annotations
 
 import json
-import logging
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -38,7 +37,7 @@ from web3 import Web3
 from relayer.attest.eip712 import Attestation, ChainEntry, attestation_digest
 from relayer.circuits.solvency import Capacity
 from relayer.config import AssetConfig, ChainConfig, RelayerConfig
-from relayer.errors import AttestationError, ChainError, FormatError, RelayerError, StorageError, VerificationError
+from relayer.errors import ChainError, FormatError, RelayerError, StorageError, VerificationError
 from relayer.keys_setup import CircuitSpec, UnderlyingSpec, load_solvency_keys
 from relayer.pipeline.inspect import _round_accepted_logs
 from relayer.pipeline.market import load_book, market_data, market_inputs
@@ -49,8 +48,6 @@ from relayer.storage import Store
 from relayer.types import AssetHolding, BlockNumber, ChainId, ChainSnapshot
 from relayer.watch.rpc import RpcClient, redact_url
 from relayer.watch.snapshot import read_at
-
-log = logging.getLogger(__name__)
 
 FORMAT = "relayer-market/1"
 PAD = "pad"
@@ -224,7 +221,7 @@ class MarketFile:
 
 def _int(v: Any, what: str) -> int:
     # decimal strings only: a JSON number may have gone through a float somewhere
-    if not isinstance(v, str) or not v.lstrip("-").isdigit() or v.startswith("-0") or (len(v) > 1 and v.startswith("0")):
+    if not isinstance(v, str) or not v.isascii() or not v.lstrip("-").isdigit() or v.startswith("-0") or (len(v) > 1 and v.startswith("0")):
         raise FormatError(f"{what} = {v!r} must be an integer written as a string of decimal digits")
     return int(v)
 
@@ -279,7 +276,12 @@ def export_market(cfg: RelayerConfig, chain_name: str, round_no: int | None = No
     and the chain's ledger (instrument table only). Refuses (VerificationError) when the recomputed
     commitment is not the one the round proved: the ledger's instruments changed since that round."""
     chain = cfg.chain(chain_name)
-    store = store or Store(cfg.relayer.database_url)
+    if store is None:
+        own = Store(cfg.relayer.database_url)
+        try:
+            return export_market(cfg, chain_name, round_no, own, timeout_s)
+        finally:
+            own.close()
     if round_no is None:
         _, _, latest = _feed_latest(chain.rpc[0], chain.feed, chain.name, timeout_s)
         round_no = int(latest[_A_ROUND])
@@ -507,10 +509,7 @@ def _feed_commitment(mf: MarketFile, feed: str, rpc_url: str, att: Attestation |
             raise VerificationError(f"{source}: no RoundAccepted event with the attestation's digest 0x{digest.hex()} "
                                     f"({len(logs)} event(s) for that round): the attestation is not the one the feed "
                                     "accepted")
-        try:
-            e2 = _entry(att, mf.chain_id, f"round {mf.round}'s attestation")
-        except AttestationError as exc:
-            raise VerificationError(str(exc)) from None
+        e2 = _entry(att, mf.chain_id, f"round {mf.round}'s attestation")
         entry = (int.from_bytes(e2.marketCommitment, "big"), e2.blockNumber, e2.blockHash)
         how = "the attestation matching its RoundAccepted digest"
     commitment, number, block_hash = entry

@@ -89,6 +89,18 @@ def test_each_g2_equals_plain_ints() -> None:
         assert q == curve.from_py_ecc_g2(bn.multiply(curve.to_py_ecc_g2(p), k))
 
 
+def test_glv_endomorphism_constants_and_split() -> None:
+    """φ(x, y) = (βx, y) is [λ] on G1 for the pair the kernel uses, and every split is short and exact."""
+    assert pow(sk.GLV_BETA, 3, Q) == 1 != sk.GLV_BETA and pow(sk.GLV_LAMBDA, 3, R) == 1 != sk.GLV_LAMBDA
+    for p in _g1_points(3):
+        assert (sk.GLV_BETA * p[0] % Q, p[1]) == g1_mul(p, sk.GLV_LAMBDA)
+        assert (sk.GLV_BETA * p[0] % Q, p[1]) != g1_mul(p, sk.GLV_LAMBDA * sk.GLV_LAMBDA)  # not the other root
+    for k in EDGE_SCALARS + [RNG.randrange(R) for _ in range(2000)]:
+        k1, k2 = sk.glv_split(k)
+        assert (k1 + sk.GLV_LAMBDA * k2 - k) % R == 0
+        assert abs(k1) < 1 << sk.GLV_BITS and abs(k2) < 1 << sk.GLV_BITS
+
+
 def test_scale_all_g2_uses_one_scalar_for_every_point() -> None:
     pts = _g2_points(3)
     k = RNG.randrange(R)

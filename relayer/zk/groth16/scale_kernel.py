@@ -8,10 +8,12 @@ dbl-2009-l, mixed madd-2007-bl, add-2007-bl, batch normalisation): every point i
 Per-lane scalars are recoded to NAF on the fly from k and 3k: digit i is bit_{i+1}(3k) − bit_{i+1}(k)
 (Σ_i (bit_{i+1}(3k) − bit_{i+1}(k))·2^i = ⌊3k/2⌋ − ⌊k/2⌋ = k; Hankerson–Menezes–Vanstone, Guide to
 ECC, §3.3.1), so no per-lane digit buffer is needed. Scalars must be reduced mod r (< 2^254: 3k fits
-in four limbs).
+in four limbs). G1 lanes first split k = k1 + λ·k2 (GLV endomorphism), halving their doublings.
 """
 
 from __future__ import annotations
+
+from math import isqrt
 
 import numba
 import numpy as np
@@ -20,7 +22,7 @@ from numba import njit, prange
 from relayer.errors import FormatError
 from relayer.zk.arith import kernels as k
 from relayer.zk.arith.intrinsics import adc
-from relayer.zk.field import R, first_not_below, fr_root_of_unity, ints_to_limbs
+from relayer.zk.field import Q, R, first_not_below, fr_root_of_unity, ints_to_limbs, limbs_to_ints
 
 # The generated kernels are another module's internals: if a primitive this file uses is gone,
 # fail the import so that callers take their plain-int path instead of failing at JIT time.
@@ -101,18 +103,88 @@ def _digit(ks: np.ndarray, hs: np.ndarray, row: int, bit: int) -> int:
     return 1 if hb == _U1 else -1
 
 
+# GLV (Gallant–Lambert–Vanstone 2001) on G1: φ(x, y) = (βx, y) equals [λ](x, y), β a cube root of unity
+# in Fq and λ one in Fr (the matching pair, checked against the curve in tests/test_ceremony_fast.py).
+# k = k1 + λ·k2 mod r with |k1|, |k2| < 2^128 halves the doublings of every G1 lane.
+GLV_BETA = 2203960485148121921418603742825762020974279258880205651966
+GLV_LAMBDA = 4407920970296243842393367215006156084916469457145843978461
+_BETA_M = tuple(np.uint64(((GLV_BETA << 256) % Q >> (64 * i)) & ((1 << 64) - 1)) for i in range(4))
+GLV_BITS = 128  # bound on |k1|, |k2|, asserted by glv_split; NAF digits then stop below bit 130
+
+
+def _glv_basis() -> tuple[int, int, int, int]:
+    """Short basis (a1, b1), (a2, b2) of {(x, y): x + λy ≡ 0 mod r} from the extended Euclidean
+    algorithm on (r, λ) (Guide to ECC, Hankerson–Menezes–Vanstone, Algorithm 3.74)."""
+    r0, r1, t0, t1 = R, GLV_LAMBDA, 0, 1
+    rows = [(r0, t0), (r1, t1)]
+    while r1:
+        q = r0 // r1
+        r0, r1 = r1, r0 - q * r1
+        t0, t1 = t1, t0 - q * t1
+        rows.append((r1, t1))
+    lim = isqrt(R)
+    el = max(i for i, (ri, _) in enumerate(rows) if ri >= lim)
+    a1, b1 = rows[el + 1][0], -rows[el + 1][1]
+    c = [(rows[el][0], -rows[el][1]), (rows[el + 2][0], -rows[el + 2][1])]
+    a2, b2 = min(c, key=lambda v: v[0] * v[0] + v[1] * v[1])
+    return a1, b1, a2, b2
+
+
+_A1, _B1, _A2, _B2 = _glv_basis()
+
+
+def glv_split(k_: int) -> tuple[int, int]:
+    """(k1, k2) with k1 + λ·k2 ≡ k mod r and |k1|, |k2| < 2^128 (Babai rounding in the basis above)."""
+    c1 = (2 * _B2 * k_ + R) // (2 * R)
+    c2 = (-2 * _B1 * k_ + R) // (2 * R)
+    k1 = k_ - c1 * _A1 - c2 * _A2
+    k2 = -c1 * _B1 - c2 * _B2
+    if abs(k1) >> GLV_BITS or abs(k2) >> GLV_BITS:  # cannot happen for k < r; a bad basis would do it
+        raise FormatError(f"GLV split of {k_} is too long")
+    return k1, k2
+
+
+def _g1_pack(values: list[int]) -> tuple[np.ndarray, ...]:
+    """Lane scalars for the G1 kernels: |k1|, 3|k1|, |k2|, 3|k2| as (n, 4) limbs and the signs (n, 2)."""
+    n = len(values)
+    splits = [glv_split(v) for v in values]
+    k1 = ints_to_limbs([abs(a) for a, _ in splits], n)
+    k2 = ints_to_limbs([abs(b) for _, b in splits], n)
+    sg = np.array([(a < 0, b < 0) for a, b in splits], dtype=np.int8).reshape(n, 2)
+    return k1, _triple(k1), k2, _triple(k2), sg
+
+
+def _g2_pack(values: list[int]) -> tuple[np.ndarray, ...]:
+    ks = ints_to_limbs(values, len(values))
+    return ks, _triple(ks)
+
+
+def _pack(group: str, values: list[int]) -> tuple[np.ndarray, ...]:
+    return _g1_pack(values) if group == "g1" else _g2_pack(values)
+
+
 @njit(cache=True)
-def _g1_mul_lane(x, y, ks, hs, row):  # type: ignore[no-untyped-def]
-    """[ks[row]]·(x, y) as a Jacobian point; (x, y) affine Montgomery, not infinity."""
-    ny = k.fq_neg(y)
+def _g1_mul_lane(x, y, k1, h1, k2, h2, sg, row):  # type: ignore[no-untyped-def]
+    """[k1 + λ·k2]·(x, y) = [k1](x, y) + [k2](βx, y) as one Jacobian point, both NAFs in one
+    double-and-add loop; (x, y) affine Montgomery, not infinity; a negative half negates its base."""
+    bx = k.fq_mul(x, _BETA_M)
+    y1 = k.fq_neg(y) if sg[row, 0] else y
+    y2 = k.fq_neg(y) if sg[row, 1] else y
+    ny1 = k.fq_neg(y1)
+    ny2 = k.fq_neg(y2)
     acc = k.G1_INF
-    for bit in range(255, 0, -1):
+    for bit in range(GLV_BITS + 2, 0, -1):
         acc = k.g1_dbl(acc)
-        d = _digit(ks, hs, row, bit)
+        d = _digit(k1, h1, row, bit)
         if d == 1:
-            acc = k.g1_madd(acc, x, y)
+            acc = k.g1_madd(acc, x, y1)
         elif d == -1:
-            acc = k.g1_madd(acc, x, ny)
+            acc = k.g1_madd(acc, x, ny1)
+        d = _digit(k2, h2, row, bit)
+        if d == 1:
+            acc = k.g1_madd(acc, bx, y2)
+        elif d == -1:
+            acc = k.g1_madd(acc, bx, ny2)
     return acc
 
 
@@ -131,11 +203,12 @@ def _g2_mul_lane(x, y, ks, hs, row):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True, parallel=True)
-def _each_g1_kernel(aff: np.ndarray, status: np.ndarray, ks: np.ndarray, hs: np.ndarray, out: np.ndarray) -> None:
+def _each_g1_kernel(aff: np.ndarray, status: np.ndarray, k1: np.ndarray, h1: np.ndarray, k2: np.ndarray,
+                    h2: np.ndarray, sg: np.ndarray, out: np.ndarray) -> None:
     for i in prange(aff.shape[0]):
         if status[i] != 0:
             continue  # infinity stays infinity (out rows are Z = 0)
-        k.g1_st_jac(out, i, _g1_mul_lane(k.g1_ld(aff, i, 0), k.g1_ld(aff, i, 1), ks, hs, i))
+        k.g1_st_jac(out, i, _g1_mul_lane(k.g1_ld(aff, i, 0), k.g1_ld(aff, i, 1), k1, h1, k2, h2, sg, i))
 
 
 @njit(cache=True, parallel=True)
@@ -181,7 +254,7 @@ def scale_each_g1_array(points: np.ndarray, scalars: np.ndarray | list[int]) -> 
     aff, status = _prepared("g1", points)
     out = k.g1_jac_zeros(n)
     if n:
-        _each_g1_kernel(aff, status, ks, _triple(ks), out)
+        _each_g1_kernel(aff, status, *_g1_pack(limbs_to_ints(ks)), out)
     return k.g1_normalize(out, _chunks(n), True)
 
 
@@ -199,7 +272,8 @@ def scale_each_g2_array(points: np.ndarray, scalars: np.ndarray | list[int]) -> 
 
 # --- group FFT: powers of τ → Lagrange basis ---------------------------------------------------
 @njit(cache=True, parallel=True)
-def _fft_layer_g1(a: np.ndarray, aff: np.ndarray, tw: np.ndarray, tw3: np.ndarray, h: int) -> None:
+def _fft_layer_g1(a: np.ndarray, aff: np.ndarray, k1: np.ndarray, h1: np.ndarray, k2: np.ndarray, h2: np.ndarray,
+                  sg: np.ndarray, h: int) -> None:
     """One radix-2 decimation-in-time layer in place on Jacobian `a` (bit-reversed order):
     (a[i], a[i+h]) ← (a[i] + w_j·a[i+h], a[i] − w_j·a[i+h]), j = i mod h, w_j = tw[j];
     aff is `a` normalised to affine (zeros for infinity), the base of the twiddle multiplication."""
@@ -214,14 +288,14 @@ def _fft_layer_g1(a: np.ndarray, aff: np.ndarray, tw: np.ndarray, tw3: np.ndarra
         elif j == 0:
             t = (x, y, k.FQ_ONE)
         else:
-            t = _g1_mul_lane(x, y, tw, tw3, j)
+            t = _g1_mul_lane(x, y, k1, h1, k2, h2, sg, j)
         p = k.g1_ld_jac(a, i)
         k.g1_st_jac(a, i, k.g1_add(p, t))
         k.g1_st_jac(a, i + h, k.g1_add(p, k.g1_neg(t)))
 
 
 @njit(cache=True, parallel=True)
-def _fft_layer_g2(a: np.ndarray, aff: np.ndarray, tw: np.ndarray, tw3: np.ndarray, h: int) -> None:
+def _fft_layer_g2(a: np.ndarray, aff: np.ndarray, ks: np.ndarray, hs: np.ndarray, h: int) -> None:
     for b in prange(a.shape[0] // 2):
         blk = b // h
         j = b - blk * h
@@ -233,7 +307,7 @@ def _fft_layer_g2(a: np.ndarray, aff: np.ndarray, tw: np.ndarray, tw3: np.ndarra
         elif j == 0:
             t = (x, y, k.FQ2_ONE)
         else:
-            t = _g2_mul_lane(x, y, tw, tw3, j)
+            t = _g2_mul_lane(x, y, ks, hs, j)
         p = k.g2_ld_jac(a, i)
         k.g2_st_jac(a, i, k.g2_add(p, t))
         k.g2_st_jac(a, i + h, k.g2_add(p, k.g2_neg(t)))
@@ -267,8 +341,7 @@ def _group_dft(group: str, a: np.ndarray) -> np.ndarray:
     pw = _twiddle_powers(n)
     h = 1
     while h < n:
-        tw = ints_to_limbs(pw[:: n // (2 * h)][:h])
-        layer(a, normalize(a, _chunks(n), False), tw, _triple(tw), h)
+        layer(a, normalize(a, _chunks(n), False), *_pack(group, pw[:: n // (2 * h)][:h]), h)
         h *= 2
     return a
 
@@ -281,9 +354,8 @@ def lagrange_array(group: str, points: np.ndarray, n: int) -> np.ndarray:
     _check_size(points, n, n)
     g1 = group == "g1"
     aff, status = _prepared(group, points[:n])
-    ninv = ints_to_limbs([pow(n, -1, R)] * n)
     a = (k.g1_jac_zeros if g1 else k.g2_jac_zeros)(n)
-    (_each_g1_kernel if g1 else _each_g2_kernel)(aff, status, ninv, _triple(ninv), a)
+    (_each_g1_kernel if g1 else _each_g2_kernel)(aff, status, *_pack(group, [pow(n, -1, R)] * n), a)
     return (k.g1_normalize if g1 else k.g2_normalize)(_group_dft(group, a), _chunks(n), True)
 
 
@@ -331,7 +403,6 @@ def lagrange_odd_g1_array(points: np.ndarray, n: int) -> np.ndarray:
     for m in range(n):
         tw[m] = c
         c = c * w2 % R
-    tw_l = ints_to_limbs(tw)
     a = k.g1_jac_zeros(n)
-    _each_g1_kernel(daff, dstatus, tw_l, _triple(tw_l), a)
+    _each_g1_kernel(daff, dstatus, *_g1_pack(tw), a)
     return k.g1_normalize(_group_dft("g1", a), _chunks(n), True)

@@ -250,11 +250,16 @@ def scale_each_g1_array(points: np.ndarray, scalars: np.ndarray | list[int]) -> 
     """[scalars[i]]·points[i] for an (n, 2, 4) canonical affine array; scalars as ints (reduced here)
     or an (n, 4) limb array of values below r. Returns canonical affine (n, 2, 4), infinity as zeros."""
     n = points.shape[0]
-    ks = _scalar_limbs(scalars, n)
+    if isinstance(scalars, np.ndarray):
+        values = limbs_to_ints(_scalar_limbs(scalars, n))
+    else:
+        values = [s % R for s in scalars]
+        if len(values) != n:
+            raise FormatError(f"{len(values)} scalars for {n} points")
     aff, status = _prepared("g1", points)
     out = k.g1_jac_zeros(n)
     if n:
-        _each_g1_kernel(aff, status, *_g1_pack(limbs_to_ints(ks)), out)
+        _each_g1_kernel(aff, status, *_g1_pack(values), out)
     return k.g1_normalize(out, _chunks(n), True)
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import random
 import signal
 import stat
 import subprocess
@@ -26,18 +25,10 @@ from relayer.devnet.keys import DEV_KEYSTORE_PASSWORD, ensure_operator_keys
 from relayer.devnet.manager import _port_free, devnet_down, devnet_up
 from relayer.devnet.state import identify_anvil, process_cmdline, process_start_time, read_state
 from relayer.errors import ChainError, ConfigError
+from devnet_helpers import free_base_port
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 RELAYER = [sys.executable, "-m", "relayer.cli.main"]
-
-
-def free_base_port(n: int) -> int:
-    """A base port with n consecutive free ports (other test runs share this machine)."""
-    for _ in range(200):
-        base = random.randrange(20_000, 60_000)
-        if all(_port_free(base + i) for i in range(n)):
-            return base
-    raise RuntimeError("no free port range")
 
 
 def cli(*args: str, env: dict[str, str] | None = None, timeout: float = 300) -> subprocess.CompletedProcess[str]:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import random
 import re
 import shutil
 import sqlite3
@@ -21,23 +20,16 @@ from click.testing import CliRunner
 
 from relayer.cli.devnet import devnet as devnet_group
 from relayer.devnet.keys import DEV_KEYSTORE_PASSWORD
-from relayer.devnet.manager import _port_free, devnet_down, devnet_up, move_aside_database, write_devnet_config
+from relayer.devnet.manager import devnet_down, devnet_up, move_aside_database, write_devnet_config
 from relayer.devnet.solvency import CIRCUIT_DIR, DEFAULT_CAPACITY
 from relayer.errors import BackendUnavailable, ChainError, ConfigError
 from relayer.keys_setup import CircuitSpec, setup_solvency_keys
+from devnet_helpers import free_base_port
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 RELAYER = [sys.executable, "-m", "relayer.cli.main"]
 EXPORT_LINE = f"export RELAYER_KEYSTORE_PASSWORD={DEV_KEYSTORE_PASSWORD}"
 STAMP = dt.datetime(2026, 11, 26, 16, 5, 9, tzinfo=dt.UTC)
-
-
-def free_base_port(n: int) -> int:
-    for _ in range(200):
-        base = random.randrange(20_000, 60_000)
-        if all(_port_free(base + i) for i in range(n)):
-            return base
-    raise RuntimeError("no free port range")
 
 
 def cli(*args: str, env: dict[str, str] | None = None, timeout: float = 600) -> subprocess.CompletedProcess[str]:

@@ -19,32 +19,19 @@ from web3 import Web3
 from relayer.config import RelayerConfig, load_config
 from relayer.devnet.deploy import contract
 from relayer.devnet.keys import DEV_KEYSTORE_PASSWORD
-from relayer.devnet.manager import _port_free, devnet_down, devnet_up
+from relayer.devnet.manager import devnet_down, devnet_up
 from relayer.devnet.solvency import CIRCUIT_DIR, DEFAULT_CAPACITY
 from relayer.keys_setup import CircuitSpec, setup_solvency_keys
 from relayer.pipeline.build import build_pipeline
 from relayer.pipeline.inspect import inclusion_proof, status, verify_round
 from relayer.pipeline.market import load_book, market_data
 from relayer.pipeline.round import RoundPipeline, ratio_e8
-from relayer.relay.submitter import RelayOptions
 from relayer.risk.evaluator import evaluate
 from relayer.storage import RoundState
 from relayer.watch.value import chain_assets
+from devnet_helpers import ENV, FAST_RELAY, free_base_port
 
 pytestmark = pytest.mark.anvil
-
-ENV = {"RELAYER_KEYSTORE_PASSWORD": DEV_KEYSTORE_PASSWORD}
-FAST_RELAY = RelayOptions(receipt_timeout_s=10, poll_interval_s=0.05, max_attempts=2, backoff_base_s=0.2, backoff_max_s=1)
-
-
-def free_base_port(n: int) -> int:
-    import random
-
-    for _ in range(200):
-        base = random.randrange(30_000, 60_000)
-        if all(_port_free(base + i) for i in range(n)):
-            return base
-    raise RuntimeError("no free ports")
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import random
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,29 +23,19 @@ from web3 import Web3
 from relayer.config import RelayerConfig, load_config
 from relayer.devnet.deploy import FEED_MAX_AGE_S, FEED_MAX_FUTURE_DRIFT_S, contract
 from relayer.devnet.keys import DEV_KEYSTORE_PASSWORD, DEVNET_SCRYPT_N
-from relayer.devnet.manager import _port_free, devnet_down, devnet_up
+from relayer.devnet.manager import devnet_down, devnet_up
 from relayer.devnet.solvency import CIRCUIT_DIR, DEFAULT_CAPACITY
 from relayer.errors import ChainError, ConfigError
 from relayer.keys_setup import CircuitSpec, load_solvency_keys, setup_solvency_keys
 from relayer.pipeline.build import build_pipeline, open_signers
 from relayer.pipeline.preflight import check_feeds
-from relayer.relay.submitter import RelayOptions
 from relayer.zk.solidity import deploy_verifier, vk_hash
+from devnet_helpers import ENV, FAST_RELAY, free_base_port
 
 pytestmark = pytest.mark.anvil
 
-ENV = {"RELAYER_KEYSTORE_PASSWORD": DEV_KEYSTORE_PASSWORD}
-FAST_RELAY = RelayOptions(receipt_timeout_s=10, poll_interval_s=0.05, max_attempts=2, backoff_base_s=0.2, backoff_max_s=1)
-
 
 # ------------------------------------------------------------------ fixtures (as tests/test_integration_pipeline.py)
-
-def free_base_port(n: int) -> int:
-    for _ in range(200):
-        base = random.randrange(30_000, 60_000)
-        if all(_port_free(base + i) for i in range(n)):
-            return base
-    raise RuntimeError("no free ports")
 
 
 @pytest.fixture(scope="module")
